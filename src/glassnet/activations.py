@@ -1,0 +1,175 @@
+"""Activation functions as layers: a = f(z), applied to every neuron's weighted sum.
+
+Each derivative is computed from the cached *output* where the function allows it
+(sigmoid′ = a(1 − a), tanh′ = 1 − a², ReLU′ = [a > 0]): the output is what forward produced
+anyway, so backward needs no extra memory and no second evaluation of f.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import check_real
+from .layers import Layer
+
+
+class Activation(Layer):
+    """Base class: an elementwise (or row-wise) function with no parameters."""
+
+    kind = "activation"
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self._a: np.ndarray | None = None
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """f(z) without caching anything (used by inspection and prediction)."""
+        raise NotImplementedError
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        self._a = self.function(z)
+        return self._a
+
+
+class Step(Activation):
+    """The perceptron's threshold unit: a = 1 if z > threshold else 0.
+
+    Its derivative is 0 everywhere except at the threshold, where it does not exist, so
+    backpropagation receives no signal through it: a small change of a weight either changes
+    nothing or flips the output. That is why sigmoid neurons, a smooth version of the same step,
+    replaced it for learning by gradient descent. ``backward`` therefore returns zeros.
+    """
+
+    def __init__(self, threshold: float = 0.0, name: str | None = None) -> None:
+        super().__init__(name)
+        self.threshold = check_real(threshold, "threshold")
+
+    def function(self, z):
+        return (z > self.threshold).astype(z.dtype)
+
+    def backward(self, grad_a):
+        return np.zeros_like(grad_a)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"threshold": self.threshold}
+
+
+class Sigmoid(Activation):
+    """a = 1 / (1 + e^(−z)), squashing z into (0, 1); da/dz = a(1 − a)."""
+
+    def function(self, z):
+        # Computed as ½·tanh(z/2) + ½, which equals the formula above but never overflows exp.
+        a = np.multiply(z, 0.5)
+        np.tanh(a, out=a)
+        a *= 0.5
+        a += 0.5
+        return a
+
+    def backward(self, grad_a):
+        grad_z = 1.0 - self._a
+        grad_z *= self._a
+        grad_z *= grad_a
+        return grad_z
+
+
+class Tanh(Activation):
+    """a = tanh(z), in (−1, 1); da/dz = 1 − a²."""
+
+    def function(self, z):
+        return np.tanh(z)
+
+    def backward(self, grad_a):
+        grad_z = np.square(self._a)
+        np.subtract(1.0, grad_z, out=grad_z)
+        grad_z *= grad_a
+        return grad_z
+
+
+class ReLU(Activation):
+    """a = max(0, z); da/dz = 1 where a > 0, else 0."""
+
+    def function(self, z):
+        return np.maximum(z, 0.0, dtype=z.dtype)
+
+    def backward(self, grad_a):
+        return grad_a * (self._a > 0)
+
+
+class LeakyReLU(Activation):
+    """a = z where z > 0, else α·z; da/dz = 1 or α (a and z have the same sign for α > 0)."""
+
+    def __init__(self, alpha: float = 0.01, name: str | None = None) -> None:
+        super().__init__(name)
+        self.alpha = check_real(alpha, "alpha", 0.0, 1.0)
+
+    def function(self, z):
+        return np.where(z > 0, z, z * z.dtype.type(self.alpha))
+
+    def backward(self, grad_a):
+        return np.where(self._a > 0, grad_a, grad_a * grad_a.dtype.type(self.alpha))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class Softmax(Activation):
+    """a_i = e^(z_i) / Σ_j e^(z_j), row by row: the output layer's probabilities.
+
+    Computed with the max of each row subtracted first (the result is the same, exp cannot
+    overflow). The backward pass is the Jacobian-vector product
+    dL/dz = a ⊙ (dL/da − Σ_j dL/da_j · a_j). For training, `SoftmaxCrossEntropy` fuses softmax
+    with the loss instead, which is faster and exact; this layer is for inspection and for
+    models that need a softmax in the middle.
+
+    Shapes
+    ------
+    z : (batch, classes) → a : (batch, classes), each row summing to 1.
+    """
+
+    def function(self, z):
+        e = z - z.max(axis=1, keepdims=True)
+        np.exp(e, out=e)
+        e /= e.sum(axis=1, keepdims=True)
+        return e
+
+    def backward(self, grad_a):
+        a = self._a
+        return a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))
+
+
+class Identity(Activation):
+    """a = z: the output of a regression network."""
+
+    def function(self, z):
+        return z
+
+    def backward(self, grad_a):
+        return grad_a
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    "step": Step,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "softmax": Softmax,
+    "identity": Identity,
+}
+
+
+def get(activation: str | Activation) -> Activation:
+    """Return a new activation layer for a name such as ``"relu"`` (or the layer itself)."""
+    if isinstance(activation, Activation):
+        return activation
+    key = activation.lower().replace("-", "_") if isinstance(activation, str) else activation
+    if key == "leakyrelu":
+        key = "leaky_relu"
+    if key not in ACTIVATIONS:
+        raise ValueError(
+            f"Unknown activation {activation!r}. Expected one of {sorted(ACTIVATIONS)} "
+            "or an Activation instance."
+        )
+    return ACTIVATIONS[key]()

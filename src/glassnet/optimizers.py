@@ -1,0 +1,336 @@
+"""Optimizers: gradient descent and its modern variants.
+
+An optimizer holds the parameters it updates and, per parameter, a small state (velocities,
+moment estimates) created on the first step. ``step()`` reads each parameter's ``.grad`` and
+updates ``.value`` in place; every subclass writes its rule once, in ``_update(param, state, lr)``.
+
+When the parameters are packed into one buffer (as in every `Sequential`), the rule is applied
+once to the whole buffer: the rules are elementwise, so the result is identical and the update
+costs a handful of NumPy calls instead of a handful per array. All updates are in place (``out=``)
+and allocate nothing after the first step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .errors import check_real
+from .parameter import Parameter, flat_view
+
+LearningRate = float | Callable[[int], float]
+
+
+class Optimizer:
+    """Base class.
+
+    Parameters
+    ----------
+    parameters : iterable of Parameter
+        Usually ``model.parameters()``.
+    learning_rate : float or schedule
+        A number, or a callable ``t -> lr`` evaluated at each step ``t`` (see `glassnet.schedules`).
+    clip_norm : float, optional
+        If given, gradients are rescaled before each step so that their global L2 norm (over all
+        parameters together) is at most ``clip_norm``.
+
+    Attributes
+    ----------
+    iterations : int
+        Steps taken so far.
+    state : dict
+        Per-parameter state, keyed by parameter name (``"*"`` for a packed buffer).
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        learning_rate: LearningRate = 0.01,
+        clip_norm: float | None = None,
+    ) -> None:
+        self.parameters = list(parameters)
+        if not self.parameters:
+            raise ValueError(
+                "The optimizer received no parameters: the model has nothing to learn."
+            )
+        packed = flat_view(self.parameters)
+        self._targets = [packed] if packed is not None else self.parameters
+        if not callable(learning_rate):
+            check_real(learning_rate, "learning_rate", 0.0)
+        self.learning_rate = learning_rate
+        self.clip_norm = None if clip_norm is None else check_real(clip_norm, "clip_norm", 0.0)
+        self.iterations = 0
+        self.state: dict[str, dict[str, Any]] = {}
+
+    @property
+    def current_learning_rate(self) -> float:
+        """The learning rate the next step will use."""
+        lr = self.learning_rate
+        return float(lr(self.iterations)) if callable(lr) else float(lr)
+
+    def step(self) -> None:
+        """Update every parameter from its gradient."""
+        lr = self.current_learning_rate
+        if self.clip_norm is not None:
+            clip_gradients(self._targets, self.clip_norm)
+        for param in self._targets:
+            state = self.state.get(param.name)
+            if state is None:
+                state = self.state[param.name] = self._new_state(param)
+            self._update(param, state, lr)
+        self.iterations += 1
+
+    def _new_state(self, param: Parameter) -> dict[str, Any]:
+        # "scratch" is a work buffer, so updates allocate nothing after the first step.
+        return {"scratch": np.empty_like(param.value)}
+
+    def _update(self, param: Parameter, state: dict[str, Any], lr: float) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: the step count and copies of the state arrays."""
+        return {
+            "iterations": self.iterations,
+            "state": {
+                name: {k: np.array(v) for k, v in s.items() if k != "scratch"}
+                for name, s in self.state.items()
+            },
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned (shapes must match this optimizer's parameters)."""
+        targets = {p.name: p for p in self._targets}
+        restored: dict[str, dict[str, Any]] = {}
+        for name, arrays in saved["state"].items():
+            if name not in targets:
+                raise ValueError(f"Optimizer state names parameter {name!r}, which is not here.")
+            fresh = self._new_state(targets[name])
+            for key, value in arrays.items():
+                if key not in fresh or np.shape(fresh[key]) != np.shape(value):
+                    raise ValueError(f"Optimizer state {name}.{key} does not match its parameter.")
+                fresh[key] = np.array(value, dtype=np.asarray(fresh[key]).dtype)
+            restored[name] = fresh
+        self.state = restored
+        self.iterations = int(saved["iterations"])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
+
+
+def clip_gradients(parameters: Iterable[Parameter], max_norm: float) -> float:
+    """Rescale gradients in place so their global L2 norm is at most ``max_norm``.
+
+    Returns the norm before clipping.
+    """
+    parameters = list(parameters)
+    norm = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in parameters))
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-12)
+        for p in parameters:
+            p.grad *= scale
+    return norm
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay.
+
+    g ← g + λ·w                      (weight decay, if λ > 0)
+    v ← μ·v + g                      (momentum, if μ > 0; PyTorch's convention, v starts at 0)
+    w ← w − lr·v                     or, with Nesterov, w ← w − lr·(g + μ·v)
+
+    Without momentum this is the textbook rule w ← w − lr·∂L/∂w.
+
+    Examples
+    --------
+    >>> w = Parameter(np.array([1.0, -2.0]), "w"); w.grad[:] = [0.5, 0.5]
+    >>> SGD([w], learning_rate=0.1).step(); w.value
+    array([ 0.95, -2.05])
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        learning_rate: LearningRate = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        clip_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, learning_rate, clip_norm)
+        self.momentum = check_real(momentum, "momentum", 0.0, 1.0)
+        self.weight_decay = check_real(weight_decay, "weight_decay", 0.0)
+        if nesterov and self.momentum == 0.0:
+            raise ValueError("Nesterov momentum needs momentum > 0, got momentum=0.")
+        self.nesterov = bool(nesterov)
+
+    def _new_state(self, param):
+        state = super()._new_state(param)
+        if self.momentum:
+            state["velocity"] = np.zeros_like(param.value)
+        return state
+
+    def _update(self, param, state, lr):
+        w, g, scratch = param.value, param.grad, state["scratch"]
+        if self.weight_decay:
+            np.multiply(w, self.weight_decay, out=scratch)
+            scratch += g
+            g = scratch  # g + λw
+        if not self.momentum:
+            np.multiply(g, lr, out=scratch)
+            w -= scratch  # w − lr·g
+            return
+        v = state["velocity"]
+        v *= self.momentum
+        v += g  # v = μv + g
+        if self.nesterov:
+            np.multiply(g, lr, out=scratch)
+            w -= scratch
+            np.multiply(v, lr * self.momentum, out=scratch)
+            w -= scratch  # w − lr·(g + μv)
+        else:
+            np.multiply(v, lr, out=scratch)
+            w -= scratch  # w − lr·v
+
+
+class Adam(Optimizer):
+    """Adam: gradient descent with running averages of the gradient and its square.
+
+    m ← β₁·m + (1 − β₁)·g
+    v ← β₂·v + (1 − β₂)·g²
+    w ← w − lr · m̂ / (√v̂ + ε),  with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)  (bias correction)
+
+    ``weight_decay`` adds λ·w to the gradient (L2 regularisation, as PyTorch's Adam); use `AdamW`
+    for decoupled weight decay.
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        learning_rate: LearningRate = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.0,
+        clip_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, learning_rate, clip_norm)
+        self.beta1 = check_real(beta1, "beta1", 0.0, 1.0)
+        self.beta2 = check_real(beta2, "beta2", 0.0, 1.0)
+        self.epsilon = check_real(epsilon, "epsilon", 0.0)
+        self.weight_decay = check_real(weight_decay, "weight_decay", 0.0)
+
+    def _new_state(self, param):
+        state = super()._new_state(param)
+        state["m"] = np.zeros_like(param.value)
+        state["v"] = np.zeros_like(param.value)
+        return state
+
+    def _decay(self, param, state, lr):
+        """Adam adds λ·w to the gradient; AdamW overrides this to shrink w directly."""
+        if self.weight_decay:
+            np.multiply(param.value, self.weight_decay, out=state["scratch"])
+            state["scratch"] += param.grad
+            return state["scratch"]
+        return param.grad
+
+    def _update(self, param, state, lr):
+        m, v, scratch = state["m"], state["v"], state["scratch"]
+        g = self._decay(param, state, lr)
+        t = self.iterations + 1
+        # m += (1 − β₁)(g − m) and v += (1 − β₂)(g² − v): the two running averages above.
+        np.subtract(g, m, out=scratch)
+        scratch *= 1.0 - self.beta1
+        m += scratch
+        np.square(g, out=scratch)
+        scratch -= v
+        scratch *= 1.0 - self.beta2
+        v += scratch
+        # lr·m̂/(√v̂ + ε) = (lr·√(1−β₂ᵗ)/(1−β₁ᵗ)) · m / (√v + ε·√(1−β₂ᵗ)): no m̂, v̂ arrays needed.
+        root_correction = math.sqrt(1.0 - self.beta2**t)
+        step_size = lr * root_correction / (1.0 - self.beta1**t)
+        np.sqrt(v, out=scratch)
+        scratch += self.epsilon * root_correction
+        np.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        param.value -= scratch
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): w ← w − lr·λ·w, then the Adam step.
+
+    The decay does not pass through the moment estimates, so it shrinks every weight at the same
+    relative rate whatever its gradient history.
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        learning_rate: LearningRate = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.01,
+        clip_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, learning_rate, beta1, beta2, epsilon, weight_decay, clip_norm)
+
+    def _decay(self, param, state, lr):
+        if self.weight_decay:
+            param.value *= 1.0 - lr * self.weight_decay
+        return param.grad
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running root mean square of recent gradients.
+
+    s ← ρ·s + (1 − ρ)·g²
+    w ← w − lr · g / (√s + ε)
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        learning_rate: LearningRate = 0.001,
+        rho: float = 0.9,
+        epsilon: float = 1e-8,
+        clip_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, learning_rate, clip_norm)
+        self.rho = check_real(rho, "rho", 0.0, 1.0)
+        self.epsilon = check_real(epsilon, "epsilon", 0.0)
+
+    def _new_state(self, param):
+        state = super()._new_state(param)
+        state["square_avg"] = np.zeros_like(param.value)
+        return state
+
+    def _update(self, param, state, lr):
+        s, scratch, g = state["square_avg"], state["scratch"], param.grad
+        np.square(g, out=scratch)
+        scratch -= s
+        scratch *= 1.0 - self.rho
+        s += scratch  # s = ρs + (1 − ρ)g²
+        np.sqrt(s, out=scratch)
+        scratch += self.epsilon
+        np.divide(g, scratch, out=scratch)
+        scratch *= lr
+        param.value -= scratch
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+}
+
+
+def get(name: str, parameters: Iterable[Parameter], **options: Any) -> Optimizer:
+    """Build an optimizer by name: ``get("adam", model.parameters(), learning_rate=1e-3)``."""
+    key = name.lower() if isinstance(name, str) else name
+    if key not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}. Expected one of {sorted(OPTIMIZERS)}.")
+    return OPTIMIZERS[key](parameters, **options)
