@@ -75,9 +75,12 @@ def check_real(
     value: object, name: str, low: float | None = None, high: float | None = None
 ) -> float:
     """Return ``value`` as a float if it is a real number within [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a finite real number, got {name}={value!r}.")
-    if (low is not None and value < low) or (high is not None and value > high):
+    number = float(value)
+    if not np.isfinite(number):
+        raise TypeError(f"{name} must be a finite real number, got {name}={value!r}.")
+    if (low is not None and number < low) or (high is not None and number > high):
         bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
         raise ValueError(f"{name} must be in {bounds}, got {name}={value!r}.")
-    return float(value)
+    return number

@@ -170,7 +170,7 @@ def trace(model, x: Any) -> Trace:
             z = layer.forward(h)
             layers.append(
                 LayerTrace(
-                    layer.name,
+                    str(layer.name),
                     "identity",
                     h[0],
                     layer.W.value,
@@ -216,12 +216,12 @@ def neuron(model, layer: int | str, index: int, x: Any = None) -> Neuron:
     if x is not None:
         return trace(model, x).neuron(layer, index)
     dense = [la for la in model.layers if isinstance(la, Dense)]
-    layer_index = _layer_index(layer, [la.name for la in dense])
+    layer_index = _layer_index(layer, [str(la.name) for la in dense])
     d = dense[layer_index]
-    _check_neuron(index, d.n_neurons, d.name)
+    _check_neuron(index, d.n_neurons, str(d.name))
     activation = model.output if layer_index == len(dense) - 1 else _activation_after(model, d)
     bias = float(d.b.value[index]) if d.b is not None else 0.0
-    return Neuron(d.name, layer_index, index, activation, d.W.value[:, index], bias)
+    return Neuron(str(d.name), layer_index, index, activation, d.W.value[:, index], bias)
 
 
 def _activation_after(model, dense: Dense) -> str:

@@ -146,6 +146,8 @@ class Dense(Layer):
 
     def backward(self, grad_z: np.ndarray) -> np.ndarray | None:
         # dL/dW = xᵀ · dL/dz, dL/db = Σ_batch dL/dz, dL/dx = dL/dz · Wᵀ
+        if self._x is None:
+            raise RuntimeError(f"{self._label()}: backward() called before forward().")
         np.matmul(self._x.T, grad_z, out=self.W.grad)
         if self.b is not None:
             np.sum(grad_z, axis=0, out=self.b.grad)

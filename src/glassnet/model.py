@@ -148,9 +148,9 @@ class Sequential:
         Fills every parameter's ``.grad``. The gradient with respect to the input is not computed
         (nobody trains the data); call the first layer's backward with ``input_grad`` set if needed.
         """
-        grad = grad_output
+        grad: np.ndarray | None = grad_output
         for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+            grad = layer.backward(grad)  # type: ignore[arg-type]  # None only from the first
 
     __call__ = forward
 
@@ -451,8 +451,10 @@ class Sequential:
         if resume is not None:
             history.restore(resume.history)
             state = resume.copy()
-            rng.bit_generator.state = resume.rng_state
-        all_callbacks = [history, *callbacks] + ([PrintProgress()] if verbose else [])
+            if resume.rng_state is not None:
+                rng.bit_generator.state = resume.rng_state
+        # History comes last so it records what other callbacks add to the logs.
+        all_callbacks = [*callbacks] + ([PrintProgress()] if verbose else []) + [history]
         for callback in all_callbacks:
             callback.set_model(self)
         batch_callbacks = [
@@ -478,7 +480,8 @@ class Sequential:
                     history.interrupted = True
                     break
                 if validation_data is not None:
-                    scores = self.evaluate(*validation_data, loss=loss_fn)
+                    X_val, y_val = validation_data
+                    scores = self.evaluate(X_val, y_val, loss=loss_fn)
                     logs.update({f"val_{k}": v for k, v in scores.items()})
                 state.next_epoch()
                 for callback in all_callbacks:
@@ -537,7 +540,7 @@ class Sequential:
         if self._fit is None:
             raise RuntimeError("training_state() is only available while fit() is running.")
         snapshot = self._fit.state.copy()
-        snapshot.rng_state = self._fit.rng.bit_generator.state
+        snapshot.rng_state = dict(self._fit.rng.bit_generator.state)
         snapshot.history = self._fit.history.to_dict()
         return snapshot
 
@@ -648,7 +651,7 @@ class TrainingState:
     epoch: int = 0
     batch: int = 0
     order: np.ndarray | None = None
-    rng_state: dict | None = None
+    rng_state: dict[str, Any] | None = None
     total_loss: float = 0.0
     correct: int = 0
     seen: int = 0

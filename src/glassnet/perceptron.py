@@ -26,6 +26,7 @@ import numpy as np
 from .activations import Step
 from .errors import as_float_array, check_positive_int, check_real
 from .layers import Dense
+from .parameter import Parameter
 from .model import Sequential
 
 
@@ -63,6 +64,9 @@ class Perceptron:
             [Dense(self.n_inputs, 1, weight_init="zeros", dtype=np.float64), Step()], seed=seed
         )
         self.dense: Dense = self.model.layers[0]  # type: ignore[assignment]
+        bias = self.dense.b
+        assert bias is not None
+        self._bias: Parameter = bias
         self._rng = np.random.default_rng(seed)
         self.errors_: list[int] = []
         self.converged_ = False
@@ -74,7 +78,7 @@ class Perceptron:
 
     @property
     def bias(self) -> float:
-        return float(self.dense.b.value[0])
+        return float(self._bias.value[0])
 
     def predict(self, X: Any) -> np.ndarray:
         """ŷ = step(X·w + b), shape (n_samples,) of 0/1 ints."""
@@ -87,12 +91,12 @@ class Perceptron:
         Stops after ``epochs`` epochs otherwise (``converged_`` stays False).
         """
         X = self.model._check_inputs(X)
-        y = as_float_array(y, "y", np.float64).reshape(-1)
+        y = as_float_array(y, "y", np.dtype(np.float64)).reshape(-1)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels.")
         if not np.isin(y, (0.0, 1.0)).all():
             raise ValueError("The perceptron learns 0/1 labels; y holds other values.")
-        w, b = self.weights, self.dense.b.value
+        w, b = self.weights, self._bias.value
         self.errors_, self.converged_ = [], False
         for _ in range(check_positive_int(epochs, "epochs")):
             order = self._rng.permutation(len(X)) if shuffle else range(len(X))

@@ -1,0 +1,148 @@
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.testing import check_layer_gradients
+
+F64 = np.float64
+
+
+def away_from_zero(shape, seed=0):
+    """Inputs with |x| ≥ 0.1, so finite differences never cross the kink of ReLU or Step."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.1, 2.0, size=shape)
+    return x * rng.choice([-1.0, 1.0], size=shape)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_dense_gradients_match_finite_differences(use_bias):
+    layer = gn.Dense(5, 3, use_bias=use_bias, dtype=F64, rng=0)
+    errors = check_layer_gradients(layer, (4, 5))
+    assert set(errors) == ({"x", "param_0", "param_1"} if use_bias else {"x", "param_0"})
+    assert max(errors.values()) < 1e-6
+
+
+def test_dense_large_layer_checked_along_random_directions():
+    layer = gn.Dense(60, 50, dtype=F64, rng=1)  # 3,000 weights: the directional check
+    assert max(check_layer_gradients(layer, (8, 60)).values()) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [gn.Sigmoid(), gn.Tanh(), gn.ReLU(), gn.LeakyReLU(0.1), gn.Softmax(), gn.Identity()],
+    ids=lambda a: type(a).__name__,
+)
+def test_activation_gradients_match_finite_differences(activation):
+    errors = check_layer_gradients(activation, (4, 6), inputs=away_from_zero((4, 6)))
+    assert errors["x"] < 1e-6
+
+
+def test_step_gradient_is_zero_which_is_why_it_cannot_be_trained_by_backprop():
+    step = gn.Step(threshold=0.5)
+    z = np.array([[0.2, 0.5, 0.9]])
+    np.testing.assert_array_equal(step.forward(z), [[0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(step.backward(np.ones_like(z)), np.zeros_like(z))
+    # and that zero gradient agrees with finite differences away from the threshold
+    assert check_layer_gradients(step, (3, 4), inputs=away_from_zero((3, 4)) + 0.5)["x"] == 0.0
+
+
+def test_dropout_gradient_with_a_fixed_mask():
+    layer = gn.Dropout(0.4)
+    errors = check_layer_gradients(layer, (6, 10), training=True)
+    assert errors["x"] < 1e-6
+
+
+def test_dropout_is_inverted_and_off_at_inference():
+    layer = gn.Dropout(0.25, rng=0)
+    x = np.ones((2000, 50), dtype=np.float32)
+    y = layer.forward(x, training=True)
+    assert set(np.unique(y)) == {0.0, np.float32(1 / 0.75)}
+    assert abs(y.mean() - 1.0) < 0.02  # the expected value is kept
+    assert abs((y == 0).mean() - 0.25) < 0.01
+    assert layer.forward(x, training=False) is x
+
+
+def test_activation_values_by_hand():
+    z = np.array([[-1.0, 0.0, 2.0]])
+    np.testing.assert_allclose(gn.Sigmoid().forward(z), 1 / (1 + np.exp(-z)), rtol=1e-12)
+    np.testing.assert_allclose(gn.Tanh().forward(z), np.tanh(z))
+    np.testing.assert_array_equal(gn.ReLU().forward(z), [[0.0, 0.0, 2.0]])
+    np.testing.assert_allclose(gn.LeakyReLU(0.1).forward(z), [[-0.1, 0.0, 2.0]])
+    p = gn.Softmax().forward(np.array([[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(p[0], np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum())
+
+
+def test_sigmoid_and_softmax_do_not_overflow_on_huge_inputs():
+    z = np.array([[-1e4, 0.0, 1e4]], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        a = gn.Sigmoid().forward(z)
+        p = gn.Softmax().forward(z)
+    np.testing.assert_array_equal(a, [[0.0, 0.5, 1.0]])
+    np.testing.assert_array_equal(p, [[0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        gn.Dense(4, 3, rng=0),
+        gn.Sigmoid(),
+        gn.Tanh(),
+        gn.ReLU(),
+        gn.LeakyReLU(),
+        gn.Softmax(),
+        gn.Step(),
+        gn.Dropout(0.5),
+    ],
+    ids=lambda la: type(la).__name__,
+)
+def test_float32_is_kept_forward_and_backward(layer):
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    assert y.dtype == np.float32
+    layer.input_grad = True
+    assert layer.backward(np.ones_like(y)).dtype == np.float32
+    for p in layer.parameters():
+        assert p.value.dtype == p.grad.dtype == np.float32
+
+
+def test_dense_names_the_layer_and_shapes_on_wrong_input_width():
+    layer = gn.Dense(784, 16, name="dense_0")
+    with pytest.raises(
+        gn.ShapeError,
+        match=r"Dense 'dense_0'\(784 → 16\) expects 784 input "
+        r"features, got shape \(32, 100\)",
+    ):
+        layer.forward(np.zeros((32, 100), np.float32))
+    with pytest.raises(ValueError, match="flatten"):
+        layer.forward(np.zeros((32, 28, 28), np.float32))
+
+
+@pytest.mark.parametrize(
+    "name, shape, check",
+    [
+        ("glorot_uniform", (300, 200), lambda w: abs(w).max() <= np.sqrt(6 / 500)),
+        ("he_uniform", (300, 200), lambda w: abs(w).max() <= np.sqrt(6 / 300)),
+        ("glorot_normal", (300, 200), lambda w: abs(w.std() - np.sqrt(2 / 500)) < 0.002),
+        ("he_normal", (300, 200), lambda w: abs(w.std() - np.sqrt(2 / 300)) < 0.002),
+        ("zeros", (3, 2), lambda w: not w.any()),
+        (0.25, (3, 2), lambda w: (w == 0.25).all()),
+    ],
+)
+def test_initializers_follow_their_formulas(name, shape, check):
+    w = gn.initializers.get(name)(shape, np.random.default_rng(0), np.float32)
+    assert w.shape == shape and w.dtype == np.float32
+    assert check(w)
+
+
+def test_initialisation_is_seeded():
+    a = gn.Dense(10, 5, rng=42).W.value
+    b = gn.Dense(10, 5, rng=42).W.value
+    c = gn.Dense(10, 5, rng=43).W.value
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_unknown_names_list_the_choices():
+    with pytest.raises(ValueError, match="Expected one of .*'sigmoid'"):
+        gn.activations.get("sigmoidd")
+    with pytest.raises(ValueError, match="he_normal"):
+        gn.initializers.get("kaiming")

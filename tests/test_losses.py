@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.testing import check_loss_gradient
+
+RNG = np.random.default_rng(0)
+
+
+def test_softmax_cross_entropy_gradient_with_integer_and_one_hot_labels():
+    logits = RNG.standard_normal((5, 4))
+    labels = np.array([0, 3, 1, 1, 2])
+    one_hot = np.eye(4)[labels]
+    loss = gn.SoftmaxCrossEntropy()
+    assert check_loss_gradient(loss, logits, labels) < 1e-6
+    assert check_loss_gradient(loss, logits, one_hot) < 1e-6
+    assert loss.value(logits, labels) == pytest.approx(loss.value(logits, one_hot), rel=1e-12)
+    np.testing.assert_allclose(loss.gradient(logits, labels), loss.gradient(logits, one_hot))
+
+
+def test_softmax_cross_entropy_by_hand():
+    logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    labels = np.array([2, 0])
+    p0 = np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum()
+    expected = (-np.log(p0[2]) - np.log(1 / 3)) / 2
+    value, grad = gn.SoftmaxCrossEntropy().value_and_gradient(logits, labels)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad, np.array([p0 - [0, 0, 1], [1 / 3 - 1, 1 / 3, 1 / 3]]) / 2)
+
+
+def test_softmax_cross_entropy_is_stable_for_huge_logits():
+    logits = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        value, grad = gn.SoftmaxCrossEntropy().value_and_gradient(logits, np.array([1, 1]))
+    assert value == pytest.approx(1000.0)  # (2000 + 0) / 2
+    assert np.isfinite(grad).all()
+
+
+def test_binary_cross_entropy_from_logits():
+    logits = RNG.standard_normal((6, 1)) * 3
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    loss = gn.BinaryCrossEntropy()
+    assert check_loss_gradient(loss, logits, labels) < 1e-6
+    p = 1 / (1 + np.exp(-logits[:, 0]))
+    expected = -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+    assert loss.value(logits, labels) == pytest.approx(expected, rel=1e-10)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        assert gn.BinaryCrossEntropy().value(np.array([[800.0], [-800.0]]), np.array([0, 1])) == (
+            pytest.approx(800.0)
+        )
+
+
+def test_mean_squared_error():
+    pred = RNG.standard_normal((5, 2))
+    target = RNG.standard_normal((5, 2))
+    loss = gn.MeanSquaredError()
+    assert check_loss_gradient(loss, pred, target) < 1e-6
+    assert loss.value(pred, target) == pytest.approx(np.mean((pred - target) ** 2), rel=1e-12)
+    # a (batch,) target against one output column
+    assert loss.value(pred[:, :1], target[:, 0]) == pytest.approx(
+        np.mean((pred[:, 0] - target[:, 0]) ** 2)
+    )
+
+
+def test_labels_out_of_range_or_not_integers_are_rejected():
+    loss = gn.SoftmaxCrossEntropy()
+    with pytest.raises(gn.DataError, match=r"in \[0, 2\].*labels from 0 to 3"):
+        loss.value(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(gn.DataError, match="integers"):
+        loss.value(np.zeros((2, 3)), np.array([0.5, 1.0]))
+
+
+def test_target_shape_mismatch_is_explained():
+    with pytest.raises(gn.ShapeError, match=r"targets of shape \(4, 2\).*got \(4, 3\)"):
+        gn.MeanSquaredError().value(np.zeros((4, 2)), np.zeros((4, 3)))
+
+
+def test_a_broken_gradient_is_caught_by_the_harness():
+    class WrongMSE(gn.MeanSquaredError):
+        def value_and_gradient(self, pred, target):
+            value, grad = super().value_and_gradient(pred, target)
+            return value, grad * 1.01
+
+    with pytest.raises(AssertionError, match="Gradient of WrongMSE is wrong"):
+        check_loss_gradient(WrongMSE(), RNG.standard_normal((3, 2)), RNG.standard_normal((3, 2)))
