@@ -26,8 +26,8 @@ import numpy as np
 from .activations import Step
 from .errors import as_float_array, check_positive_int, check_real
 from .layers import Dense
-from .parameter import Parameter
 from .model import Sequential
+from .parameter import Parameter
 
 
 class Perceptron:
