@@ -1,0 +1,33 @@
+"""``python -m glassnet.lab [MODEL] [--host H] [--port P] [--model-dir D]``: run the lab.
+
+The same as ``glassnet lab``, for use without the command line entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m glassnet.lab", description=__doc__)
+    parser.add_argument("model", nargs="?", help="a model file to start with")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    parser.add_argument("--model-dir", default=".", help="where the page saves and loads models")
+    parser.add_argument("--allow-host", action="append", default=[], help="extra Host name")
+    parser.add_argument("--open", action="store_true", help="open the page in a browser")
+    args = parser.parse_args(argv)
+    serve(
+        args.model,
+        host=args.host,
+        port=args.port,
+        model_dir=args.model_dir,
+        allowed_hosts=args.allow_host,
+        open_browser=args.open,
+    )
+
+
+if __name__ == "__main__":
+    main()
