@@ -1,0 +1,36 @@
+"""Data for glassnet: IDX files, MNIST and Fashion-MNIST, CSV tables, image folders, batching.
+
+NumPy is the only hard dependency. Downloading needs ``pooch`` and ``platformdirs``, images
+need ``Pillow``; all three come with ``pip install "glassnet[data]"`` and are imported only
+when a function needs them.
+
+Modules
+-------
+idx            read_idx, write_idx: the IDX format of (Fashion-)MNIST, raw or gzip
+fetch          fetch_file: one verified download, never a partial file
+named          load_mnist, load_fashion_mnist, load, download: find on disk or download
+tables         load_csv: numeric features and a class or regression target from a CSV file
+images         load_image_folder, load_image, mnist_preprocess
+preprocessing  train_test_split, Standardizer, one_hot, batches
+"""
+
+from ._errors import (
+    ChecksumError,
+    DatasetError,
+    DatasetNotFoundError,
+    DownloadError,
+    IDXFormatError,
+    SkippedFileWarning,
+)
+from .idx import read_idx, write_idx
+
+__all__ = [
+    "ChecksumError",
+    "DatasetError",
+    "DatasetNotFoundError",
+    "DownloadError",
+    "IDXFormatError",
+    "SkippedFileWarning",
+    "read_idx",
+    "write_idx",
+]
