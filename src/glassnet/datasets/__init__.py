@@ -22,15 +22,39 @@ from ._errors import (
     IDXFormatError,
     SkippedFileWarning,
 )
+from .fetch import fetch_file
 from .idx import read_idx, write_idx
+from .named import (
+    DATASETS,
+    FASHION_MNIST,
+    MNIST,
+    Dataset,
+    DatasetSpec,
+    download,
+    load,
+    load_fashion_mnist,
+    load_mnist,
+    user_cache_dir,
+)
 
 __all__ = [
+    "DATASETS",
+    "FASHION_MNIST",
+    "MNIST",
     "ChecksumError",
+    "Dataset",
     "DatasetError",
     "DatasetNotFoundError",
+    "DatasetSpec",
     "DownloadError",
     "IDXFormatError",
     "SkippedFileWarning",
+    "download",
+    "fetch_file",
+    "load",
+    "load_fashion_mnist",
+    "load_mnist",
     "read_idx",
+    "user_cache_dir",
     "write_idx",
 ]
