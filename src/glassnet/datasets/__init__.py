@@ -36,6 +36,7 @@ from .named import (
     load_mnist,
     user_cache_dir,
 )
+from .tables import Table, load_csv
 
 __all__ = [
     "DATASETS",
@@ -49,9 +50,11 @@ __all__ = [
     "DownloadError",
     "IDXFormatError",
     "SkippedFileWarning",
+    "Table",
     "download",
     "fetch_file",
     "load",
+    "load_csv",
     "load_fashion_mnist",
     "load_mnist",
     "read_idx",
