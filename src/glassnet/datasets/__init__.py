@@ -24,6 +24,7 @@ from ._errors import (
 )
 from .fetch import fetch_file
 from .idx import read_idx, write_idx
+from .images import ImageFolder, load_image, load_image_folder, mnist_preprocess
 from .named import (
     DATASETS,
     FASHION_MNIST,
@@ -49,6 +50,7 @@ __all__ = [
     "DatasetSpec",
     "DownloadError",
     "IDXFormatError",
+    "ImageFolder",
     "SkippedFileWarning",
     "Table",
     "download",
@@ -56,7 +58,10 @@ __all__ = [
     "load",
     "load_csv",
     "load_fashion_mnist",
+    "load_image",
+    "load_image_folder",
     "load_mnist",
+    "mnist_preprocess",
     "read_idx",
     "user_cache_dir",
     "write_idx",
