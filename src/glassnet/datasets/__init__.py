@@ -37,6 +37,7 @@ from .named import (
     load_mnist,
     user_cache_dir,
 )
+from .preprocessing import Standardizer, batches, one_hot, train_test_split
 from .tables import Table, load_csv
 
 __all__ = [
@@ -52,7 +53,9 @@ __all__ = [
     "IDXFormatError",
     "ImageFolder",
     "SkippedFileWarning",
+    "Standardizer",
     "Table",
+    "batches",
     "download",
     "fetch_file",
     "load",
@@ -62,7 +65,9 @@ __all__ = [
     "load_image_folder",
     "load_mnist",
     "mnist_preprocess",
+    "one_hot",
     "read_idx",
+    "train_test_split",
     "user_cache_dir",
     "write_idx",
 ]
