@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import socket
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -299,7 +300,7 @@ def test_download_loads_and_caches_so_second_load_makes_no_request(server, tmp_p
 def test_real_mnist_hashes_verify_files_served_locally(server, mnist_dir, mnist_test_md5):
     for name in mnist_test_md5:
         server.files["/mnist/" + name] = (mnist_dir / name).read_bytes()
-    data = load_mnist("test", mirrors=[server.url + "mnist"])
+    data = load_mnist("test", mirrors=server.url + "mnist")  # one URL as a plain string
     assert data.source_path == user_cache_dir() / "mnist"
     assert len(data) == 10000
     assert server.requests["/mnist/t10k-images-idx3-ubyte.gz"] == 1
@@ -398,3 +399,30 @@ def test_fetch_file_rejects_non_http_urls_and_missing_hash(tmp_path):
         fetch_file("file:///etc/passwd", "sha256:" + "0" * 64, tmp_path)
     with pytest.raises(DatasetError, match="known hash"):
         fetch_file("http://127.0.0.1/x", "", tmp_path)
+
+
+def test_importing_the_package_does_not_import_optional_dependencies():
+    code = (
+        "import sys, glassnet.datasets\n"
+        "print(sorted(m for m in ('pooch', 'PIL', 'platformdirs', 'requests') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_without_platformdirs_the_cache_is_skipped_and_download_needs_the_extra(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setitem(sys.modules, "platformdirs", None)
+    spec = dataclasses.replace(MNIST, system_dirs=())
+    with pytest.raises(DatasetNotFoundError, match=r"user cache: skipped, platformdirs"):
+        load(spec, "test", download=False)
+    with pytest.raises(ImportError, match=r"platformdirs.*glassnet\[data\]"):
+        load(spec, "test")
+
+
+def test_datasets_compare_by_identity_not_by_array_equality(mnist_dir):
+    a = load_mnist("test", data_dir=mnist_dir, download=False)
+    assert a == a and a != load_mnist("test", data_dir=mnist_dir, download=False)

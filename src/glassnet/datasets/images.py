@@ -24,7 +24,7 @@ _MODES = {"grayscale": "L", "rgb": "RGB"}
 _DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, SyntaxError, EOFError)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class ImageFolder:
     """Images loaded from a folder with one sub-folder per class.
 

@@ -150,7 +150,7 @@ FASHION_MNIST = DatasetSpec(
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Dataset:
     """One split of a named image data set.
 
@@ -279,11 +279,18 @@ def _fetch(
     progressbar: bool | None,
 ) -> list[Path]:
     """Download each file, trying the mirrors in order; DownloadError lists every failure."""
+    if isinstance(mirrors, str):  # one URL, not a sequence of one-character "mirrors"
+        mirrors = (mirrors,)
     bases = tuple(mirrors) if mirrors is not None else spec.mirrors
     if not bases:
         raise DownloadError(f"{spec.title}: no mirror to download from (mirrors is empty).")
     paths = []
     for file_name in file_names:
+        if file_name not in spec.files:
+            raise DatasetError(
+                f"{spec.title}: expected a known hash for {file_name} in DatasetSpec.files, got "
+                f"none (files has {sorted(spec.files)}). Add 'sha256:<hex>' for it."
+            )
         failures = []
         for base in bases:
             url = base if base.endswith("/") else base + "/"

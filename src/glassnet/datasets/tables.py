@@ -24,7 +24,7 @@ _MAX_REPORTED = 5
 _ROW_CONVENTION = "line numbers count the header as line 1"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Table:
     """A table split into features and target.
 
