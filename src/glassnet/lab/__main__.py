@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
     parser.add_argument("--model-dir", default=".", help="where the page saves and loads models")
+    parser.add_argument("--data-dir", help="where to look first for MNIST and Fashion-MNIST")
     parser.add_argument("--allow-host", action="append", default=[], help="extra Host name")
     parser.add_argument("--open", action="store_true", help="open the page in a browser")
     args = parser.parse_args(argv)
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         model_dir=args.model_dir,
         allowed_hosts=args.allow_host,
+        data_dir=args.data_dir,
         open_browser=args.open,
     )
 

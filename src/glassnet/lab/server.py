@@ -31,6 +31,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import ipaddress
 import json
 import logging
@@ -192,9 +193,11 @@ def default_model() -> Sequential:
 class Lab:
     """The app's state: the served model (replaced whole) and the one background trainer."""
 
-    def __init__(self, model: Sequential, name: str, trained: bool, model_dir: Path) -> None:
+    def __init__(
+        self, model: Sequential, name: str, trained: bool, model_dir: Path, trainer: Trainer
+    ) -> None:
         self.model_dir = model_dir
-        self.trainer = Trainer()
+        self.trainer = trainer
         self._served = Served.of(model, 1, name, trained)
         self._adopted_run = 0
 
@@ -369,7 +372,8 @@ def network_input(data: dict[str, Any], served: Served, required: bool = True) -
 
 
 def _trace(served: Served, x: np.ndarray):
-    trace = served.model.trace(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below as a 422
+        trace = served.model.trace(x)
     if not all(np.isfinite(t.a).all() and np.isfinite(t.z).all() for t in trace.layers):
         raise LabError(422, "The network's sums overflow for this input; use smaller values.")
     return trace
@@ -853,6 +857,7 @@ def create_app(
     model_name: str | None = None,
     host: str = "127.0.0.1",
     allowed_hosts: Sequence[str] = (),
+    data_dir: str | Path | None = None,
 ) -> Starlette:
     """The lab as an ASGI app.
 
@@ -870,6 +875,8 @@ def create_app(
         address ("0.0.0.0", "::") any IP address is allowed in Host, and this machine's names.
     allowed_hosts : sequence of str
         More host names to answer to (e.g. a name other machines use for this one).
+    data_dir : path, optional
+        Where to look first for the training data sets (see `glassnet.datasets.load`).
     """
     if model is not None and not isinstance(model, Sequential):
         raise TypeError(
@@ -880,7 +887,8 @@ def create_app(
     trained = model is not None
     if model is None:
         model, model_name = default_model(), "untrained 784-16-16-10 (random weights)"
-    lab = Lab(model, model_name or "the given model", trained, model_dir.resolve())
+    trainer = Trainer(functools.partial(sources.load_training_data, data_dir=data_dir))
+    lab = Lab(model, model_name or "the given model", trained, model_dir.resolve(), trainer)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -938,6 +946,7 @@ def serve(
     model_dir: str | Path = ".",
     *,
     allowed_hosts: Sequence[str] = (),
+    data_dir: str | Path | None = None,
     open_browser: bool = False,
     log_level: str = "warning",
 ) -> None:
@@ -953,6 +962,8 @@ def serve(
         Where the page may save and load model files (created if missing).
     allowed_hosts : sequence of str
         Extra host names to answer to (``--allow-host``).
+    data_dir : path, optional
+        Where to look first for the training data sets (``--data-dir``).
     open_browser : bool
         Open the page in the default browser once the server listens.
     """
@@ -961,7 +972,14 @@ def serve(
     model, name = None, None
     if model_path is not None:
         model, name = sources.load_model(Path(model_path)), Path(model_path).name
-    app = create_app(model, model_dir, model_name=name, host=host, allowed_hosts=allowed_hosts)
+    app = create_app(
+        model,
+        model_dir,
+        model_name=name,
+        host=host,
+        allowed_hosts=allowed_hosts,
+        data_dir=data_dir,
+    )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on the connections (else +40 ms per answer)
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -181,17 +181,19 @@ class Trainer:
                 send({"type": "end", "status": "stopped", "message": "Stopped before training."})
                 return
             try:
-                model.fit(
-                    X,
-                    y,
-                    epochs=config.epochs,
-                    batch_size=config.batch_size,
-                    optimizer=config.optimizer,
-                    learning_rate=config.learning_rate,
-                    validation_data=(X_val, y_val) if len(X_val) else None,
-                    callbacks=[reporter],
-                    seed=config.seed,
-                )
+                # A diverging loss is reported by fit's TrainingDivergedError, not by warnings.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    model.fit(
+                        X,
+                        y,
+                        epochs=config.epochs,
+                        batch_size=config.batch_size,
+                        optimizer=config.optimizer,
+                        learning_rate=config.learning_rate,
+                        validation_data=(X_val, y_val) if len(X_val) else None,
+                        callbacks=[reporter],
+                        seed=config.seed,
+                    )
                 stopped = self._stop.is_set()
             except _StopRequested:
                 stopped = True

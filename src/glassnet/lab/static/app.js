@@ -273,7 +273,7 @@ function buildNetwork() {
   const root = $("net");
   root.replaceChildren();
   const width = root.clientWidth || 760;
-  const height = Math.max(root.clientHeight, 520);
+  const height = root.clientHeight || 540;
   root.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const top = 52;
   const bottom = height - 12;
