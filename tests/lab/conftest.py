@@ -16,8 +16,6 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from glassnet.lab import server  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = REPO_ROOT / "test-output"
 BASE_URL = "http://127.0.0.1:8000"
 
 
@@ -55,6 +53,6 @@ def client(app) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def digit(mnist_test) -> np.ndarray:
-    """A real MNIST test digit (index 8000, a 4, not trained on) as 0–255 levels (28, 28)."""
+    """A real MNIST test digit (index 8026, a 3, not trained on) as 0–255 levels (28, 28)."""
     X, _ = mnist_test
-    return np.round(X[8000] * 255).astype(np.uint8).reshape(28, 28)
+    return np.round(X[8026] * 255).astype(np.uint8).reshape(28, 28)

@@ -6,12 +6,15 @@ import base64
 import socket
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"  # screenshots and figures
 
-def drawing_of(digit: np.ndarray, scale: int = 5) -> np.ndarray:
-    """The digit blown up to (28·scale)² pixels, like the page's 140×140 drawing."""
+
+def drawing_of(digit: np.ndarray, scale: int = 4) -> np.ndarray:
+    """The digit blown up to (28·scale)² pixels, like the page's 112×112 drawing."""
     return np.kron(digit, np.ones((scale, scale), np.uint8))
 
 

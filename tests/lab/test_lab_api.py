@@ -97,13 +97,15 @@ def test_predict_a_drawing_returns_the_input_used_and_the_exact_trace(client, la
     for got, want in zip(result["layers"], trace.layers, strict=True):
         np.testing.assert_array_equal(np.array(got["z"], np.float32), want.z)
         np.testing.assert_array_equal(np.array(got["a"], np.float32), want.a)
-    assert result["prediction"] == int(lab_model.predict(x[None])[0]) == 4
-    assert result["label"] == "4" and result["blank"] is False
+    assert result["prediction"] == int(lab_model.predict(x[None])[0]) == 3
+    assert result["label"] == "3" and result["blank"] is False
     assert sum(result["output"]) == pytest.approx(1.0, abs=1e-5)
-    assert len(result["live_links"]["from"]) == 16  # each first-layer neuron's top pixels
-    for j, pixels in enumerate(result["live_links"]["from"]):
-        products = np.abs(trace.layers[0].weights[:, j] * x)
-        assert min(products[pixels]) >= np.sort(products)[-server.LIVE_LINKS] - 1e-6
+    live = result["live_links"]  # each first-layer neuron's strongest pixels right now
+    assert len(live["from"]) == 16 and max(abs(s) for row in live["strength"] for s in row) == 100
+    products = trace.layers[0].weights * x[:, None]  # (784, 16)
+    for j, pixels in enumerate(live["from"]):
+        assert min(abs(products[pixels, j])) >= np.sort(abs(products[:, j]))[-server.LIVE_LINKS]
+        assert np.array_equal(np.sign(live["strength"][j]), np.sign(products[pixels, j]))
 
 
 def test_a_drawing_as_rows_of_numbers_gives_the_same_answer(client, digit):

@@ -428,7 +428,10 @@ async def predict(request: Request) -> Response:
     if served.image_side is not None:
         # Each first-layer neuron's strongest inputs for this drawing: the pixels i with the
         # largest |wᵢ·xᵢ|, drawn as connections from the input picture.
-        # Only inked pixels (xᵢ ≠ 0) can contribute, so only their rows are looked at.
+        # Only inked pixels (xᵢ > 0) can contribute, so only their rows are looked at. The
+        # strengths are whole percentages of the largest |wᵢ·xᵢ|, signed like wᵢ: they only set
+        # a line's colour and width (the exact numbers are in /api/neuron), and small integers
+        # keep the answer short and fast to encode.
         first = trace.layers[0]
         inked = np.flatnonzero(first.inputs)  # (n_inked,)
         products = first.weights[inked] * first.inputs[inked, None]  # (n_inked, n_neurons)
@@ -438,13 +441,11 @@ async def predict(request: Request) -> Response:
             if k
             else np.zeros((0, products.shape[1]), np.intp)
         )
-        neurons = np.arange(products.shape[1])
+        strongest = products[top, np.arange(products.shape[1])]  # (k, n_neurons)
+        scale = np.abs(strongest).max() if strongest.size else 1.0
         result["live_links"] = {
             "from": inked[top].T.tolist(),
-            # Rounded: these only set a line's colour and width (the exact numbers are in
-            # /api/neuron), and short numbers keep the answer small and fast.
-            "w": np.round(first.weights[inked[top], neurons].T.astype(float), 4).tolist(),
-            "wx": np.round(products[top, neurons].T.astype(float), 4).tolist(),
+            "strength": np.round(100 * strongest / (scale or 1.0)).astype(int).T.tolist(),
         }
     result["ms"] = round((time.perf_counter() - start) * 1e3, 3)
     return respond(result)

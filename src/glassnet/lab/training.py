@@ -9,7 +9,8 @@ Messages (dicts with a ``"type"``):
 
 - ``status``: ``{"status": "loading" | "running", "message"}``;
 - ``start``: the settings, ``epochs``, ``batches`` per epoch, ``samples`` and a data ``note``;
-- ``batch``: ``epoch``, ``batch``, ``step`` (batches so far), running ``loss`` and ``accuracy``;
+- ``batch``: ``epoch``, ``batch``, ``step`` (batches so far), and the mean ``loss`` and
+  ``accuracy`` of the batches since the previous message (about 50 per epoch);
 - ``epoch``: the epoch's ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``;
 - ``end``: ``{"status": "done" | "stopped" | "failed", "message"}``.
 
@@ -35,7 +36,7 @@ from ..model import MLP, Sequential, from_config
 from . import sources
 
 MAX_WEIGHT_PICTURES = 32
-BATCH_MESSAGES_PER_SECOND = 10
+POINTS_PER_EPOCH = 50  # batch messages, for the loss and accuracy curves
 WEIGHT_FRAMES_PER_SECOND = 3
 
 
@@ -174,7 +175,7 @@ class Trainer:
                     "note": data.note,
                 }
             )
-            reporter = _Reporter(run, self._stop, batches)
+            reporter = _Reporter(run, self._stop, len(X), config.batch_size)
             reporter.send_weights(model)
             if self._stop.is_set():
                 run.status = "stopped"
@@ -220,37 +221,49 @@ class _StopRequested(Exception):
 
 
 class _Reporter(Callback):
-    """Turns fit's callbacks into throttled messages, and checks the stop flag after each batch."""
+    """Turns fit's callbacks into messages, and checks the stop flag after each batch.
 
-    def __init__(self, run: Run, stop: threading.Event, batches: int) -> None:
+    About POINTS_PER_EPOCH batch messages per epoch, each with the mean loss and accuracy of the
+    batches since the previous one (fit's logs hold means since the epoch began; the difference
+    of two running sums gives the recent mean), so the curve shows where training is now.
+    """
+
+    def __init__(self, run: Run, stop: threading.Event, samples: int, batch_size: int) -> None:
         self.run = run
         self.stop = stop
-        self.batches = batches
+        self.samples = samples
+        self.batch_size = batch_size
+        self.batches = -(-samples // batch_size)
+        self.every = max(1, -(-self.batches // POINTS_PER_EPOCH))
         self.epoch = 0
-        self._last_batch_message = 0.0
+        self._sums = (0, 0.0, 0.0)  # samples, Σ loss, Σ correct since the epoch began
         self._last_weights = 0.0
 
     def on_epoch_begin(self, epoch, logs):
         self.epoch = epoch
+        self._sums = (0, 0.0, 0.0)
 
     def on_batch_end(self, batch, logs):
         # NOTE: fit checks model.stop_training only at the end of an epoch; raising here stops
         # after this batch's update, which leaves the weights consistent.
         if self.stop.is_set():
             raise _StopRequested
-        now = time.perf_counter()
-        if now - self._last_batch_message >= 1.0 / BATCH_MESSAGES_PER_SECOND:
-            self._last_batch_message = now
+        if (batch + 1) % self.every == 0 or batch + 1 == self.batches:
+            seen = min((batch + 1) * self.batch_size, self.samples)
+            sums = (seen, logs["loss"] * seen, logs.get("accuracy", 0.0) * seen)
+            n = max(1, seen - self._sums[0])
             self.run.messages.append(
                 {
                     "type": "batch",
                     "epoch": self.epoch,
                     "batch": batch,
                     "step": self.epoch * self.batches + batch + 1,
-                    "loss": _finite(logs.get("loss")),
-                    "accuracy": _finite(logs.get("accuracy")),
+                    "loss": _finite((sums[1] - self._sums[1]) / n),
+                    "accuracy": _finite((sums[2] - self._sums[2]) / n),
                 }
             )
+            self._sums = sums
+        now = time.perf_counter()
         if now - self._last_weights >= 1.0 / WEIGHT_FRAMES_PER_SECOND:
             self._last_weights = now
             self.send_weights(self.model)

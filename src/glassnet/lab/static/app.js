@@ -8,7 +8,7 @@
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = "http://www.w3.org/2000/svg";
-const DRAWING_SIDE = 140; // the drawing is sent at 140×140 grey levels (the pad is 280×280)
+const DRAWING_SIDE = 112; // the drawing is sent at 112×112 grey levels (the pad is 280×280)
 
 // The page's state, also handy from the browser console (and for the end-to-end test).
 const lab = {
@@ -245,6 +245,9 @@ async function predict() {
   if (lab.selected) requestNeuron();
 }
 
+// True when no prediction or neuron request is out or waiting (the end-to-end test uses it).
+lab.idle = () => !inFlight && !again && !neuronInFlight && !neuronAgain;
+
 // ------------------------------------------------------------------------------ the network
 
 function columnPositions(n, x, top, bottom) {
@@ -419,23 +422,23 @@ function render(result) {
     }
   });
 
-  // Live connections from the picture: each first-layer neuron's strongest inputs right now.
+  // Live connections from the picture: each first-layer neuron's strongest inputs right now,
+  // with their strength in percent of the strongest (signed like the weight).
   layout.live.replaceChildren();
   if (result.live_links && layout.image) {
     const { x, y, size, side } = layout.image;
     const cell = size / side;
     const target = layout.columns[1];
-    const largest = Math.max(1e-9, ...result.live_links.wx.flat().map(Math.abs));
     result.live_links.from.forEach((pixels, j) => {
       const [x2, y2] = target.at[j];
       pixels.forEach((p, k) => {
-        const w = result.live_links.w[j][k];
-        const strength = Math.abs(result.live_links.wx[j][k]) / largest;
+        const percent = result.live_links.strength[j][k];
+        const strength = Math.abs(percent) / 100;
         svg("line", {
           x1: x + ((p % side) + 0.5) * cell,
           y1: y + (Math.floor(p / side) + 0.5) * cell,
           x2, y2,
-          stroke: w >= 0 ? "#2563eb" : "#e4572e",
+          stroke: percent >= 0 ? "#2563eb" : "#e4572e",
           "stroke-width": (0.5 + 2.5 * strength).toFixed(2),
           "stroke-opacity": (0.15 + 0.65 * strength).toFixed(3),
         }, layout.live);
@@ -645,8 +648,6 @@ function listenToTraining() {
     scheduleCharts();
   });
   on("epoch", (m) => {
-    t.loss.push([m.step, m.loss]);
-    t.acc.push([m.step, m.accuracy]);
     if (m.val_loss !== undefined) t.valLoss.push([m.step, m.val_loss]);
     if (m.val_accuracy !== undefined) t.valAcc.push([m.step, m.val_accuracy]);
     const val = m.val_accuracy !== undefined
