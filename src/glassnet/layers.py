@@ -120,6 +120,7 @@ class Dense(Layer):
         self.W = Parameter(np.empty((self.n_inputs, self.n_neurons), self.dtype))
         self.b = Parameter(np.empty(self.n_neurons, self.dtype)) if use_bias else None
         self._x: np.ndarray | None = None
+        self._ones = np.ones(0, dtype=self.dtype)  # (batch,), for the bias gradient
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
@@ -150,7 +151,11 @@ class Dense(Layer):
             raise RuntimeError(f"{self._label()}: backward() called before forward().")
         np.matmul(self._x.T, grad_z, out=self.W.grad)
         if self.b is not None:
-            np.sum(grad_z, axis=0, out=self.b.grad)
+            # Σ over the batch as a product with a vector of ones: one BLAS call, several
+            # times faster than grad_z.sum(axis=0) on small batches.
+            if len(self._ones) != len(grad_z):
+                self._ones = np.ones(len(grad_z), dtype=self.dtype)
+            np.dot(self._ones, grad_z, out=self.b.grad)
         return grad_z @ self.W.value.T if self.input_grad else None
 
     def parameters(self) -> list[Parameter]:
