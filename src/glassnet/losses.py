@@ -164,7 +164,9 @@ def check_class_ids(target: np.ndarray, n_classes: int) -> None:
             "Convert them with labels.astype(int) after checking they are whole numbers."
         )
     # NOTE: seen as unsigned, negative labels become huge, so one max() checks both bounds.
-    unsigned = target.view(target.dtype.str.replace("i", "u")) if target.dtype.kind == "i" else target
+    unsigned = (
+        target.view(target.dtype.str.replace("i", "u")) if target.dtype.kind == "i" else target
+    )
     if target.size and np.maximum.reduce(unsigned) >= n_classes:
         raise DataError(
             f"Class labels must be in [0, {n_classes - 1}] for a network with {n_classes} "

@@ -81,6 +81,7 @@ class Sequential:
                 "by the loss and by predict_proba."
             )
         self.output = output
+        self._output_function = activations.get(output).function
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.class_names: list[str] | None = None
@@ -259,7 +260,7 @@ class Sequential:
         if self.output == "identity":
             raise TypeError("This is a regression model (output='identity'): use predict().")
         X = self._check_inputs(X)
-        probabilities = activations.get(self.output).function(self._raw_outputs(X, batch_size))
+        probabilities = self._output_function(self._raw_outputs(X, batch_size))
         if self.output == "sigmoid" and self.n_outputs == 1:
             return np.hstack([1.0 - probabilities, probabilities])
         return probabilities
