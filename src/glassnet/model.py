@@ -61,6 +61,9 @@ class Sequential:
         The feature counts at both ends.
     class_names : list of str or None
         Optional labels of the output classes (kept in model files).
+    preprocessing : dict
+        How raw inputs become this model's inputs (e.g. ``{"kind": "image", "image_size":
+        [28, 28], "scale": 1/255}``), for the tools that feed it files; kept in model files.
     optimizer : Optimizer or None
         The optimizer of the last `fit`; a later `fit` without one continues with it.
     """
@@ -85,6 +88,7 @@ class Sequential:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.class_names: list[str] | None = None
+        self.preprocessing: dict[str, Any] = {}
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
         self.stop_training = False
