@@ -53,8 +53,9 @@ def digits_dir(mnist_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def digit_run(digits_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "digits"
-    code, stdout, _ = run("--json", "train", "mnist", "--data-dir", str(digits_dir),
-                          "--out", str(out))
+    code, stdout, _ = run(
+        "--json", "train", "mnist", "--data-dir", str(digits_dir), "--out", str(out)
+    )
     assert code == 0
     done = json_lines(stdout)[-1]
     assert done["event"] == "done" and done["architecture"] == "784-16-16-10"
@@ -63,8 +64,17 @@ def digit_run(digits_dir, tmp_path_factory) -> Path:
 
 def test_train_writes_a_run_directory_and_reaches_90_percent(digit_run):
     names = {p.name for p in digit_run.iterdir()}
-    assert {"model.glassnet", "config.json", "history.json", "history.csv", "metrics.json",
-            "curves.png", "confusion.png", "weights.png", "activations.png"} <= names
+    assert {
+        "model.glassnet",
+        "config.json",
+        "history.json",
+        "history.csv",
+        "metrics.json",
+        "curves.png",
+        "confusion.png",
+        "weights.png",
+        "activations.png",
+    } <= names
     metrics = json.loads((digit_run / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.90
     assert np.array(metrics["confusion_matrix"]).sum() == 2000
@@ -83,8 +93,9 @@ def test_default_training_reaches_84_percent_on_fashion_mnist(tmp_path):
 
 
 def test_evaluate_reports_the_same_accuracy(digit_run, digits_dir):
-    code, stdout, _ = run("--json", "evaluate", str(digit_run), "mnist", "--data-dir",
-                          str(digits_dir))
+    code, stdout, _ = run(
+        "--json", "evaluate", str(digit_run), "mnist", "--data-dir", str(digits_dir)
+    )
     assert code == 0
     result = json_lines(stdout)[0]
     metrics = json.loads((digit_run / "metrics.json").read_text())
@@ -100,8 +111,13 @@ def test_predict_an_image_file_and_an_npy_array(digit_run, mnist_test, tmp_path)
     big = Image.fromarray(255 - digit).resize((140, 140))  # dark ink on white, larger
     big.save(tmp_path / "digit.png")
     np.save(tmp_path / "digits.npy", X[9000:9003])
-    code, stdout, _ = run("--json", "predict", str(digit_run), str(tmp_path / "digit.png"),
-                          str(tmp_path / "digits.npy"))
+    code, stdout, _ = run(
+        "--json",
+        "predict",
+        str(digit_run),
+        str(tmp_path / "digit.png"),
+        str(tmp_path / "digits.npy"),
+    )
     assert code == 0
     results = json_lines(stdout)
     assert len(results) == 4
@@ -116,8 +132,16 @@ def test_predict_an_image_file_and_an_npy_array(digit_run, mnist_test, tmp_path)
 
 def test_inspect_shows_a_neurons_arithmetic(digit_run, mnist_test, tmp_path):
     np.save(tmp_path / "x.npy", mnist_test[0][:1])
-    code, stdout, _ = run("inspect", str(digit_run), "--layer", "0", "--neuron", "3",
-                          "--input", str(tmp_path / "x.npy"))
+    code, stdout, _ = run(
+        "inspect",
+        str(digit_run),
+        "--layer",
+        "0",
+        "--neuron",
+        "3",
+        "--input",
+        str(tmp_path / "x.npy"),
+    )
     assert code == 0
     assert "dense_0 neuron 3 (sigmoid)" in stdout and "z = Σ wᵢ·xᵢ + b" in stdout
     assert "784 incoming weights" in stdout
@@ -142,10 +166,22 @@ def test_train_a_csv_table(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 3))
     labels = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
-    lines = ["a,b,c,answer"] + [f"{a:.4f},{b:.4f},{c:.4f},{t}" for (a, b, c), t in zip(X, labels)]
+    lines = ["a,b,c,answer"]
+    lines += [f"{a:.4f},{b:.4f},{c:.4f},{t}" for (a, b, c), t in zip(X, labels, strict=True)]
     (tmp_path / "table.csv").write_text("\n".join(lines) + "\n")
-    code, stdout, _ = run("--json", "train", str(tmp_path / "table.csv"), "--target", "answer",
-                          "--activation", "relu", "--epochs", "30", "--out", str(tmp_path / "r"))
+    code, stdout, _ = run(
+        "--json",
+        "train",
+        str(tmp_path / "table.csv"),
+        "--target",
+        "answer",
+        "--activation",
+        "relu",
+        "--epochs",
+        "30",
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert code == 0
     assert json_lines(stdout)[-1]["test"]["accuracy"] >= 0.9
     (tmp_path / "rows.csv").write_text("a,b,c\n2,2,0\n-2,-2,0\n")
@@ -155,9 +191,21 @@ def test_train_a_csv_table(tmp_path):
 
 def test_config_file_is_read_and_flags_override_it(digits_dir, tmp_path):
     (tmp_path / "c.toml").write_text('[train]\nepochs = 1\nhidden = "8"\nactivation = "tanh"\n')
-    code, stdout, _ = run("--json", "train", "mnist", "--data-dir", str(digits_dir), "--config",
-                          str(tmp_path / "c.toml"), "--hidden", "12", "--limit", "1000",
-                          "--out", str(tmp_path / "r"))
+    code, stdout, _ = run(
+        "--json",
+        "train",
+        "mnist",
+        "--data-dir",
+        str(digits_dir),
+        "--config",
+        str(tmp_path / "c.toml"),
+        "--hidden",
+        "12",
+        "--limit",
+        "1000",
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert code == 0
     done = json_lines(stdout)[-1]
     assert done["epochs"] == 1 and done["architecture"] == "784-12-10"
@@ -166,8 +214,10 @@ def test_config_file_is_read_and_flags_override_it(digits_dir, tmp_path):
 USER_MISTAKES = {
     "missing file": (["train", "nothing-here.csv"], "No data set or file named"),
     "bad architecture": (["train", "mnist", "--arch", "784-x-10"], "--arch must be"),
-    "architecture does not fit the data": (["train", "mnist", "--arch", "100-16-10"],
-                                           "must start with 784"),
+    "architecture does not fit the data": (
+        ["train", "mnist", "--arch", "100-16-10"],
+        "must start with 784",
+    ),
     "csv without target": (["train", "{csv}"], "--target"),
     "unknown activation": (["train", "mnist", "--activation", "swish"], "--activation"),
     "model file missing": (["evaluate", "nope.glassnet", "mnist"], "No model file"),
@@ -179,8 +229,9 @@ def test_user_mistakes_give_one_clear_line_and_exit_1(case, digits_dir, tmp_path
     args, message = USER_MISTAKES[case]
     (tmp_path / "t.csv").write_text("a,b\n1,2\n")
     args = [a.replace("{csv}", str(tmp_path / "t.csv")) for a in args]
-    code, stdout, stderr = run(*args, "--data-dir", str(digits_dir)) if args[0] == "train" else (
-        run(*args))
+    code, stdout, stderr = (
+        run(*args, "--data-dir", str(digits_dir)) if args[0] == "train" else (run(*args))
+    )
     assert code == 1
     assert stderr.startswith("error: ") and message in stderr and "Traceback" not in stderr
 
@@ -200,9 +251,15 @@ def test_the_installed_command_runs_in_a_subprocess(digit_run, tmp_path):
     env = {**os.environ, "NO_COLOR": "1"}
     script = Path(sys.executable).parent / "glassnet"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "glassnet.cli"]
-    done = subprocess.run([*command, "inspect", str(digit_run)], capture_output=True,
-                          text=True, env=env, timeout=60)
+    done = subprocess.run(
+        [*command, "inspect", str(digit_run)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert done.returncode == 0 and "784-16-16-10" in done.stdout
-    done = subprocess.run([*command, "evaluate", str(tmp_path / "none"), "mnist"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(
+        [*command, "evaluate", str(tmp_path / "none"), "mnist"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 1 and done.stderr.startswith("error: No model file")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -118,8 +117,16 @@ def _guarded(function: Callable[..., None]) -> Callable[..., None]:
             function(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
-        except (UserError, ValueError, TypeError, KeyError, IndexError, OSError, ImportError,
-                FloatingPointError) as error:
+        except (
+            UserError,
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            OSError,
+            ImportError,
+            FloatingPointError,
+        ) as error:
             if STATE.debug:
                 raise
             message = error.args[0] if isinstance(error, KeyError) and error.args else error
@@ -151,7 +158,9 @@ def _parse_size(text: str) -> tuple[int, int]:
     try:
         height, width = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise UserError(f"--image-size must look like 28x28 (height x width), got {text!r}.")
+        raise UserError(
+            f"--image-size must look like 28x28 (height x width), got {text!r}."
+        ) from None
     if height < 1 or width < 1:
         raise UserError(f"--image-size must be positive, got {text!r}.")
     return height, width
@@ -185,9 +194,22 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
             test = _named(name, options["data_dir"], "test")
         notes.append(f"Data: {name} from {train.source_path}")
         height, width = train.images.shape[1:]
-        return Data(name, train.X, train.labels, test.X, test.labels, list(train.class_names),
-                    {"kind": "image", "image_size": [height, width], "color": "grayscale",
-                     "scale": 1 / 255, "mnist_centering": name == "mnist"}, notes=notes)
+        return Data(
+            name,
+            train.X,
+            train.labels,
+            test.X,
+            test.labels,
+            list(train.class_names),
+            {
+                "kind": "image",
+                "image_size": [height, width],
+                "color": "grayscale",
+                "scale": 1 / 255,
+                "mnist_centering": name == "mnist",
+            },
+            notes=notes,
+        )
     path = Path(name)
     if not path.exists():
         raise UserError(
@@ -198,28 +220,58 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
         size = _parse_size(options["image_size"])
         folder = datasets.load_image_folder(path, size=size, color=options["color"])
         X, y = folder.flat(), folder.y
-        X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size=0.2,
-                                                                     seed=options["seed"])
+        X_train, X_test, y_train, y_test = datasets.train_test_split(
+            X, y, test_size=0.2, seed=options["seed"]
+        )
         notes.append(f"Data: {len(X)} images of {len(folder.class_names)} classes from {path}")
-        return Data(path.name, X_train, y_train, X_test, y_test, list(folder.class_names),
-                    {"kind": "image", "image_size": list(size), "color": options["color"],
-                     "scale": 1.0, "mnist_centering": False}, notes=notes)
+        return Data(
+            path.name,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            list(folder.class_names),
+            {
+                "kind": "image",
+                "image_size": list(size),
+                "color": options["color"],
+                "scale": 1.0,
+                "mnist_centering": False,
+            },
+            notes=notes,
+        )
     if path.suffix.lower() != ".csv":
         raise UserError(f"{path}: expected a .csv file or a folder of images.")
     if not options["target"]:
         raise UserError(f"{path} is a table: name the column to predict with --target COLUMN.")
     table = datasets.load_csv(path, target=options["target"])
     X_train, X_test, y_train, y_test = datasets.train_test_split(
-        table.X, table.y, test_size=0.2, seed=options["seed"],
+        table.X,
+        table.y,
+        test_size=0.2,
+        seed=options["seed"],
     )
     scaler = datasets.Standardizer().fit(X_train)
-    notes.append(f"Data: {len(table.X)} rows, {table.X.shape[1]} features from {path} "
-                 f"({table.task}, target {table.target_name!r})")
-    return Data(path.stem, scaler.transform(X_train), y_train, scaler.transform(X_test), y_test,
-                list(table.class_names) if table.class_names else None,
-                {"kind": "table", "feature_names": list(table.feature_names),
-                 "target": table.target_name, "standardizer": scaler.to_dict()},
-                task=table.task, notes=notes)
+    notes.append(
+        f"Data: {len(table.X)} rows, {table.X.shape[1]} features from {path} "
+        f"({table.task}, target {table.target_name!r})"
+    )
+    return Data(
+        path.stem,
+        scaler.transform(X_train),
+        y_train,
+        scaler.transform(X_test),
+        y_test,
+        list(table.class_names) if table.class_names else None,
+        {
+            "kind": "table",
+            "feature_names": list(table.feature_names),
+            "target": table.target_name,
+            "standardizer": scaler.to_dict(),
+        },
+        task=table.task,
+        notes=notes,
+    )
 
 
 # ---------------------------------------------------------------------------------- models
@@ -256,11 +308,14 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
         hidden = options["hidden"]
         try:
             sizes_hidden = (
-                [int(s) for s in str(hidden).split(",") if s.strip()] if hidden is not None
+                [int(s) for s in str(hidden).split(",") if s.strip()]
+                if hidden is not None
                 else list(DEFAULT_HIDDEN)
             )
         except ValueError:
-            raise UserError(f"--hidden must be sizes joined by ',', e.g. 16,16, got {hidden!r}.")
+            raise UserError(
+                f"--hidden must be sizes joined by ',', e.g. 16,16, got {hidden!r}."
+            ) from None
         sizes = [n_features, *sizes_hidden, n_outputs]
     activation = options["activation"]
     if activation == "step":
@@ -291,13 +346,15 @@ def make_schedule(options: dict[str, Any], rate: float):
         return gn.schedules.ExponentialDecay(rate, rate=0.9)
     if kind == "cosine":
         return gn.schedules.CosineDecay(rate, total=max(epochs, 2), warmup=1 if epochs > 2 else 0)
-    raise UserError(
-        f"--schedule must be constant, step, exponential or cosine, got {kind!r}."
-    )
+    raise UserError(f"--schedule must be constant, step, exponential or cosine, got {kind!r}.")
 
 
-def save_model(model: gn.Sequential, path: Path, preprocessing: dict[str, Any],
-               history: dict[str, Any] | None = None) -> None:
+def save_model(
+    model: gn.Sequential,
+    path: Path,
+    preprocessing: dict[str, Any],
+    history: dict[str, Any] | None = None,
+) -> None:
     from glassnet import io
 
     model.preprocessing = preprocessing
@@ -322,14 +379,23 @@ class ProgressBar(gn.Callback):
     """A Rich progress bar per epoch: batches, loss, accuracy, speed and time left."""
 
     def __init__(self, console: Any) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]}"),
-            TextColumn("{task.fields[speed]:,.0f} samples/s"), TimeRemainingColumn(),
-            console=console, transient=False,
+            TextColumn("{task.fields[speed]:,.0f} samples/s"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
         )
         self.task: Any = None
         self.batches = 0
@@ -338,23 +404,36 @@ class ProgressBar(gn.Callback):
         self.started = 0.0
 
     def on_train_begin(self, logs):
-        self.batches, self.batch_size, self.epochs = (logs["batches"], logs["batch_size"],
-                                                      logs["epochs"])
+        self.batches, self.batch_size, self.epochs = (
+            logs["batches"],
+            logs["batch_size"],
+            logs["epochs"],
+        )
         self.progress.start()
 
     def on_epoch_begin(self, epoch, logs):
         self.started = time.perf_counter()
-        self.task = self.progress.add_task("train", total=self.batches,
-                                           epoch=f"{epoch + 1}/{self.epochs}", loss=0.0,
-                                           accuracy="-", speed=0.0)
+        self.task = self.progress.add_task(
+            "train",
+            total=self.batches,
+            epoch=f"{epoch + 1}/{self.epochs}",
+            loss=0.0,
+            accuracy="-",
+            speed=0.0,
+        )
 
     def on_batch_end(self, batch, logs):
         if batch % 20 and batch + 1 != self.batches:
             return
         seconds = max(time.perf_counter() - self.started, 1e-9)
         accuracy = f"{logs['accuracy']:.4f}" if "accuracy" in logs else "-"
-        self.progress.update(self.task, completed=batch + 1, loss=logs["loss"],
-                             accuracy=accuracy, speed=(batch + 1) * self.batch_size / seconds)
+        self.progress.update(
+            self.task,
+            completed=batch + 1,
+            loss=logs["loss"],
+            accuracy=accuracy,
+            speed=(batch + 1) * self.batch_size / seconds,
+        )
 
     def on_train_end(self, logs):
         self.progress.stop()
@@ -394,53 +473,77 @@ def _read_config(path: str | None) -> dict[str, Any]:
 @app.command()
 @_guarded
 def train(
-    data: Annotated[str | None, typer.Argument(
-        help="mnist (default), fashion-mnist, a CSV file or a folder of class sub-folders."
-    )] = None,
+    data: Annotated[
+        str | None,
+        typer.Argument(
+            help="mnist (default), fashion-mnist, a CSV file or a folder of class sub-folders."
+        ),
+    ] = None,
     arch: Annotated[str | None, typer.Option(help="Layer sizes, e.g. 784-16-16-10.")] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden sizes, e.g. 16,16 (default).")] = None,
-    activation: Annotated[str | None, typer.Option(
-        help="Hidden activation: sigmoid (default), tanh, relu, leaky_relu.")] = None,
+    activation: Annotated[
+        str | None,
+        typer.Option(help="Hidden activation: sigmoid (default), tanh, relu, leaky_relu."),
+    ] = None,
     loss: Annotated[str | None, typer.Option(help="Default: the one paired with the output.")] = (
         None
     ),
-    optimizer: Annotated[str | None, typer.Option(
-        help="sgd, adam, adamw, rmsprop. Default: sgd for sigmoid/tanh, adam for relu.")] = None,
-    learning_rate: Annotated[float | None, typer.Option(
-        "--learning-rate", "--lr", help="Default: 0.1 (sgd, sigmoid), 0.001 (adam).")] = None,
+    optimizer: Annotated[
+        str | None,
+        typer.Option(
+            help="sgd, adam, adamw, rmsprop. Default: sgd for sigmoid/tanh, adam for relu."
+        ),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option("--learning-rate", "--lr", help="Default: 0.1 (sgd, sigmoid), 0.001 (adam)."),
+    ] = None,
     momentum: Annotated[float | None, typer.Option(help="SGD momentum (default 0.9).")] = None,
-    schedule: Annotated[str | None, typer.Option(
-        help="constant (default), step, exponential or cosine (per epoch).")] = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option(help="constant (default), step, exponential or cosine (per epoch)."),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Default 10.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Default 32.")] = None,
-    validation_split: Annotated[float | None, typer.Option(
-        help="Fraction of training data held out for validation (default 0.1).")] = None,
-    early_stopping: Annotated[int | None, typer.Option(
-        help="Stop after this many epochs without a better validation loss (0: off).")] = None,
+    validation_split: Annotated[
+        float | None,
+        typer.Option(help="Fraction of training data held out for validation (default 0.1)."),
+    ] = None,
+    early_stopping: Annotated[
+        int | None,
+        typer.Option(help="Stop after this many epochs without a better validation loss (0: off)."),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
     target: Annotated[str | None, typer.Option(help="CSV: the column to predict.")] = None,
-    image_size: Annotated[str | None, typer.Option(
-        help="Image folders: HEIGHTxWIDTH (default 64x64).")] = None,
+    image_size: Annotated[
+        str | None, typer.Option(help="Image folders: HEIGHTxWIDTH (default 64x64).")
+    ] = None,
     color: Annotated[str | None, typer.Option(help="Image folders: grayscale or rgb.")] = None,
     limit: Annotated[int | None, typer.Option(help="Train on the first N samples only.")] = None,
     data_dir: Annotated[str | None, typer.Option(help="Look for data sets here first.")] = None,
-    out: Annotated[str | None, typer.Option(
-        help="Run directory (default runs/<data>-<time>).")] = None,
-    config: Annotated[str | None, typer.Option(
-        help="TOML file with any of these options; flags override it.")] = None,
+    out: Annotated[
+        str | None, typer.Option(help="Run directory (default runs/<data>-<time>).")
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option(help="TOML file with any of these options; flags override it.")
+    ] = None,
 ) -> None:
     """Train a network and write a run directory: model, config, history, metrics and plots."""
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
     options = {**TRAIN_DEFAULTS, **_read_config(config), **given}
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
-        raise UserError(f"--activation must be one of {sorted(DEFAULT_OPTIMIZER)}, got "
-                        f"{options['activation']!r}.")
+        raise UserError(
+            f"--activation must be one of {sorted(DEFAULT_OPTIMIZER)}, got "
+            f"{options['activation']!r}."
+        )
     source = options["data"]
     data = load_data(source, options)
     if options["limit"]:
-        data.X_train, data.y_train = data.X_train[: options["limit"]], data.y_train[
-            : options["limit"]]
+        data.X_train, data.y_train = (
+            data.X_train[: options["limit"]],
+            data.y_train[: options["limit"]],
+        )
     for note in data.notes:
         STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
     model = build_model(data, options)
@@ -458,9 +561,15 @@ def train(
     STATE.say(model.summary())
     started = time.perf_counter()
     history = model.fit(
-        data.X_train, data.y_train, epochs=options["epochs"], batch_size=options["batch_size"],
-        optimizer=optimizer, loss=options["loss"], validation_split=options["validation_split"],
-        callbacks=callbacks, seed=options["seed"],
+        data.X_train,
+        data.y_train,
+        epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        optimizer=optimizer,
+        loss=options["loss"],
+        validation_split=options["validation_split"],
+        callbacks=callbacks,
+        seed=options["seed"],
     )
     seconds = time.perf_counter() - started
     scores = evaluate_model(model, data.X_test, data.y_test)
@@ -469,10 +578,15 @@ def train(
     options_used = {k: v for k, v in options.items() if v is not None}
     options_used["data"] = data.name if source is None else source
     write_run(run, model, data, history.to_dict(), scores, options_used)
-    summary = {"event": "done", "data": data.name, "architecture": _arch(model),
-               "epochs": len(history.epoch), "seconds": round(seconds, 2),
-               "test": {k: v for k, v in scores.items() if isinstance(v, float)},
-               "run": str(run)}
+    summary = {
+        "event": "done",
+        "data": data.name,
+        "architecture": _arch(model),
+        "epochs": len(history.epoch),
+        "seconds": round(seconds, 2),
+        "test": {k: v for k, v in scores.items() if isinstance(v, float)},
+        "run": str(run),
+    }
     if STATE.json:
         STATE.emit(summary)
         return
@@ -501,8 +615,14 @@ def evaluate_model(model: gn.Sequential, X: np.ndarray, y: np.ndarray) -> dict[s
     return scores
 
 
-def write_run(run: Path, model: gn.Sequential, data: Data, history: dict[str, Any],
-              scores: dict[str, Any], options: dict[str, Any]) -> None:
+def write_run(
+    run: Path,
+    model: gn.Sequential,
+    data: Data,
+    history: dict[str, Any],
+    scores: dict[str, Any],
+    options: dict[str, Any],
+) -> None:
     save_model(model, run / MODEL_FILE, data.preprocessing, history)
     (run / "config.json").write_text(json.dumps(options, indent=2) + "\n")
     (run / "history.json").write_text(json.dumps(history, indent=2) + "\n")
@@ -519,17 +639,29 @@ def write_run(run: Path, model: gn.Sequential, data: Data, history: dict[str, An
         STATE.say(f"(no plots: {error})")
 
 
-def draw_run(run: Path, model: gn.Sequential, history: dict[str, Any], scores: dict[str, Any],
-             sample: np.ndarray, preprocessing: dict[str, Any]) -> list[Path]:
+def draw_run(
+    run: Path,
+    model: gn.Sequential,
+    history: dict[str, Any],
+    scores: dict[str, Any],
+    sample: np.ndarray,
+    preprocessing: dict[str, Any],
+) -> list[Path]:
     from glassnet import plot
 
     image_shape = None
     if preprocessing.get("kind") == "image" and preprocessing.get("color") == "grayscale":
         image_shape = tuple(preprocessing["image_size"])
     confusion = scores.get("confusion_matrix")
-    return plot.save_run_plots(run, history, model,
-                               None if confusion is None else np.array(confusion),
-                               model.class_names, sample, image_shape)
+    return plot.save_run_plots(
+        run,
+        history,
+        model,
+        None if confusion is None else np.array(confusion),
+        model.class_names,
+        sample,
+        image_shape,
+    )
 
 
 def show_scores(scores: dict[str, Any], class_names: list[str] | None, title: str) -> None:
@@ -540,8 +672,10 @@ def show_scores(scores: dict[str, Any], class_names: list[str] | None, title: st
     table.add_column("value", justify="right")
     for key in ("loss", "accuracy", "precision", "recall", "f1", "mse", "mae", "r2"):
         if key in scores:
-            table.add_row(key + (" (macro)" if key in ("precision", "recall", "f1") else ""),
-                          f"{scores[key]:.4f}")
+            table.add_row(
+                key + (" (macro)" if key in ("precision", "recall", "f1") else ""),
+                f"{scores[key]:.4f}",
+            )
     STATE.say(table)
     if "per_class" in scores:
         per_class = scores["per_class"]
@@ -551,9 +685,11 @@ def show_scores(scores: dict[str, Any], class_names: list[str] | None, title: st
         for column in ("class", "precision", "recall", "f1", "support"):
             detail.add_column(column, justify="left" if column == "class" else "right")
         for i in range(n):
-            detail.add_row(names[i], *(f"{per_class[k][i]:.3f}" for k in
-                                       ("precision", "recall", "f1")),
-                           str(per_class["support"][i]))
+            detail.add_row(
+                names[i],
+                *(f"{per_class[k][i]:.3f}" for k in ("precision", "recall", "f1")),
+                str(per_class["support"][i]),
+            )
         STATE.say(detail)
         matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
         matrix.add_column("")
@@ -568,18 +704,25 @@ def show_scores(scores: dict[str, Any], class_names: list[str] | None, title: st
 @_guarded
 def evaluate(
     model_path: Annotated[str, typer.Argument(metavar="MODEL", help="Model file or run dir.")],
-    data: Annotated[str, typer.Argument(help="mnist, fashion-mnist, a CSV file or an image "
-                                             "folder (its test split is used).")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="mnist, fashion-mnist, a CSV file or an image folder (its test split is used)."
+        ),
+    ],
     target: Annotated[str | None, typer.Option(help="CSV: the column to predict.")] = None,
     data_dir: Annotated[str | None, typer.Option(help="Look for data sets here first.")] = None,
 ) -> None:
     """Loss, accuracy, per-class precision/recall/F1 and the confusion matrix on a data set."""
     model = load_model(model_path)
     prep = getattr(model, "preprocessing", None) or {}
-    options = {**TRAIN_DEFAULTS, "data_dir": data_dir,
-               "target": target or prep.get("target"),
-               "image_size": "x".join(map(str, prep.get("image_size", [64, 64]))),
-               "color": prep.get("color", "grayscale")}
+    options = {
+        **TRAIN_DEFAULTS,
+        "data_dir": data_dir,
+        "target": target or prep.get("target"),
+        "image_size": "x".join(map(str, prep.get("image_size", [64, 64]))),
+        "color": prep.get("color", "grayscale"),
+    }
     loaded = load_data(data, options)
     X = loaded.X_test
     if prep.get("kind") == "table" and loaded.preprocessing.get("kind") == "table":
@@ -590,8 +733,9 @@ def evaluate(
         X = datasets.Standardizer.from_dict(prep["standardizer"]).transform(table.X)
         loaded.y_test = table.y
     if X.shape[1] != model.n_inputs:
-        raise UserError(f"The model expects {model.n_inputs} input features but {data} gives "
-                        f"{X.shape[1]}.")
+        raise UserError(
+            f"The model expects {model.n_inputs} input features but {data} gives {X.shape[1]}."
+        )
     scores = evaluate_model(model, X, loaded.y_test)
     if STATE.json:
         STATE.emit({"event": "evaluate", "samples": len(X), **scores})
@@ -616,11 +760,14 @@ def _inputs(model: gn.Sequential, paths: list[str]) -> tuple[np.ndarray, list[st
         suffix = path.suffix.lower()
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False).astype(np.float32)
-            array = array.reshape(-1, model.n_inputs) if array.size % model.n_inputs == 0 else (
-                array)
+            array = (
+                array.reshape(-1, model.n_inputs) if array.size % model.n_inputs == 0 else (array)
+            )
             if array.ndim != 2 or array.shape[1] != model.n_inputs:
-                raise UserError(f"{name}: expected {model.n_inputs} values per sample, got an "
-                                f"array of shape {array.shape}.")
+                raise UserError(
+                    f"{name}: expected {model.n_inputs} values per sample, got an "
+                    f"array of shape {array.shape}."
+                )
             rows.extend(array)
             labels.extend(f"{name}[{i}]" for i in range(len(array)))
         elif suffix == ".csv":
@@ -664,8 +811,9 @@ def _read_feature_rows(path: Path, features: list[str]) -> np.ndarray:
 @_guarded
 def predict(
     model_path: Annotated[str, typer.Argument(metavar="MODEL", help="Model file or run dir.")],
-    inputs: Annotated[list[str], typer.Argument(
-        metavar="INPUT...", help="Image files, .npy arrays or CSV files.")],
+    inputs: Annotated[
+        list[str], typer.Argument(metavar="INPUT...", help="Image files, .npy arrays or CSV files.")
+    ],
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many classes to list.")] = 3,
 ) -> None:
     """Predict the class (with probabilities) or value of each input."""
@@ -675,16 +823,27 @@ def predict(
     results = []
     if model.output == "identity":
         values = np.atleast_2d(model.predict(X).T).T
-        results = [{"input": label, "value": v.tolist() if v.size > 1 else float(v[0])}
-                   for label, v in zip(labels, values, strict=True)]
+        results = [
+            {"input": label, "value": v.tolist() if v.size > 1 else float(v[0])}
+            for label, v in zip(labels, values, strict=True)
+        ]
     else:
         proba = model.predict_proba(X)
         for label, p in zip(labels, proba, strict=True):
             order = np.argsort(-p, kind="stable")[: max(1, top_k)]
-            top = [{"class": int(i), "name": names[i] if names else str(i),
-                    "probability": float(p[i])} for i in order]
-            results.append({"input": label, "class": top[0]["class"], "name": top[0]["name"],
-                            "probability": top[0]["probability"], "top": top})
+            top = [
+                {"class": int(i), "name": names[i] if names else str(i), "probability": float(p[i])}
+                for i in order
+            ]
+            results.append(
+                {
+                    "input": label,
+                    "class": top[0]["class"],
+                    "name": top[0]["name"],
+                    "probability": top[0]["probability"],
+                    "top": top,
+                }
+            )
     if STATE.json:
         for result in results:
             STATE.emit(result)
@@ -694,26 +853,40 @@ def predict(
             print(f"{result['input']}: {result['value']}")
         else:
             others = ", ".join(f"{t['name']} {t['probability']:.3f}" for t in result["top"][1:])
-            print(f"{result['input']}: {result['name']} ({result['probability']:.3f})"
-                  + (f"  — then {others}" if others else ""))
+            print(
+                f"{result['input']}: {result['name']} ({result['probability']:.3f})"
+                + (f"  — then {others}" if others else "")
+            )
 
 
 @app.command()
 @_guarded
 def inspect(
     model_path: Annotated[str, typer.Argument(metavar="MODEL", help="Model file or run dir.")],
-    layer: Annotated[str | None, typer.Option(
-        help="Layer of neurons: 0 is the first hidden layer, or a name like dense_1.")] = None,
+    layer: Annotated[
+        str | None,
+        typer.Option(help="Layer of neurons: 0 is the first hidden layer, or a name like dense_1."),
+    ] = None,
     neuron: Annotated[int | None, typer.Option(help="Neuron index in that layer.")] = None,
-    input_path: Annotated[str | None, typer.Option(
-        "--input", help="An input (image, .npy, CSV) to compute the neuron's z and a for.")] = None,
+    input_path: Annotated[
+        str | None,
+        typer.Option(
+            "--input", help="An input (image, .npy, CSV) to compute the neuron's z and a for."
+        ),
+    ] = None,
 ) -> None:
     """The model's summary; with --layer and --neuron, one neuron's numbers written out."""
     model = load_model(model_path)
     if layer is None and neuron is None:
         if STATE.json:
-            STATE.emit({"event": "summary", "config": model.get_config(),
-                        "parameters": model.n_parameters, "class_names": model.class_names})
+            STATE.emit(
+                {
+                    "event": "summary",
+                    "config": model.get_config(),
+                    "parameters": model.n_parameters,
+                    "class_names": model.class_names,
+                }
+            )
         else:
             print(model.summary())
         return
@@ -724,12 +897,21 @@ def inspect(
     cell = model.neuron(which, neuron, x)
     w = cell.weights
     strongest = np.argsort(-np.abs(w), kind="stable")[:5]
-    record = {"layer": cell.layer, "neuron": cell.index, "activation": cell.activation,
-              "bias": cell.bias, "weights": {"count": int(w.size), "min": float(w.min()),
-                                             "max": float(w.max()), "mean": float(w.mean()),
-                                             "std": float(w.std()),
-                                             "norm": float(np.linalg.norm(w))},
-              "strongest": [{"input": int(i), "weight": float(w[i])} for i in strongest]}
+    record = {
+        "layer": cell.layer,
+        "neuron": cell.index,
+        "activation": cell.activation,
+        "bias": cell.bias,
+        "weights": {
+            "count": int(w.size),
+            "min": float(w.min()),
+            "max": float(w.max()),
+            "mean": float(w.mean()),
+            "std": float(w.std()),
+            "norm": float(np.linalg.norm(w)),
+        },
+        "strongest": [{"input": int(i), "weight": float(w[i])} for i in strongest],
+    }
     if cell.z is not None:
         record.update(z=cell.z, a=cell.a)
     if STATE.json:
@@ -738,10 +920,14 @@ def inspect(
     stats = record["weights"]
     print(f"{cell.layer} neuron {cell.index} ({cell.activation})")
     print(f"bias b = {cell.bias:.6g}")
-    print(f"{stats['count']} incoming weights: min {stats['min']:.4g}, max {stats['max']:.4g}, "
-          f"mean {stats['mean']:.4g}, std {stats['std']:.4g}, ‖w‖ {stats['norm']:.4g}")
-    print("strongest: " + ", ".join(f"w[{s['input']}] = {s['weight']:.4g}"
-                                    for s in record["strongest"]))
+    print(
+        f"{stats['count']} incoming weights: min {stats['min']:.4g}, max {stats['max']:.4g}, "
+        f"mean {stats['mean']:.4g}, std {stats['std']:.4g}, ‖w‖ {stats['norm']:.4g}"
+    )
+    print(
+        "strongest: "
+        + ", ".join(f"w[{s['input']}] = {s['weight']:.4g}" for s in record["strongest"])
+    )
     if cell.z is not None:
         print(cell.formula())
 
@@ -762,8 +948,9 @@ def plot(
     scores = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
     sample_file = run_dir / "sample.npy"
     sample = np.load(sample_file, allow_pickle=False)[0] if sample_file.is_file() else None
-    written = draw_run(run_dir, model, history, scores, sample,
-                       getattr(model, "preprocessing", None) or {})
+    written = draw_run(
+        run_dir, model, history, scores, sample, getattr(model, "preprocessing", None) or {}
+    )
     if STATE.json:
         STATE.emit({"event": "plots", "files": [str(p) for p in written]})
     else:

@@ -23,9 +23,7 @@ def _pyplot():
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
     except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'Plots need matplotlib: pip install "glassnet[plot]".'
-        ) from error
+        raise ImportError('Plots need matplotlib: pip install "glassnet[plot]".') from error
     return plt
 
 
@@ -58,8 +56,15 @@ def plot_confusion_matrix(ax, matrix: np.ndarray, class_names: Sequence[str] | N
     threshold = matrix.max() / 2 if matrix.size else 0
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
-                    color="white" if matrix[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
     ax.figure.colorbar(image, ax=ax, fraction=0.046)
     return ax
 
