@@ -61,8 +61,13 @@ class Sequential:
         The feature counts at both ends.
     class_names : list of str or None
         Optional labels of the output classes (kept in model files).
+    preprocessing : dict
+        How raw inputs become this model's inputs (e.g. ``{"kind": "image", "image_size":
+        [28, 28], "scale": 1/255}``), for the tools that feed it files; kept in model files.
     optimizer : Optimizer or None
         The optimizer of the last `fit`; a later `fit` without one continues with it.
+    history : History or None
+        The `History` of the last `fit`, or the one kept in a loaded model file.
     """
 
     def __init__(
@@ -84,10 +89,12 @@ class Sequential:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.class_names: list[str] | None = None
+        self.preprocessing: dict[str, Any] = {}
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
         self.stop_training = False
         self._fit: _Fit | None = None
+        self.history: History | None = None
         self._name_layers()
         dense = [layer for layer in self.layers if isinstance(layer, Dense)]
         if not dense:
@@ -489,6 +496,7 @@ class Sequential:
             for callback in all_callbacks:
                 callback.on_train_end({})
         self._fit = None
+        self.history = history
         return history
 
     def _train_epoch(self, fit: _Fit, batch_callbacks: list[Callback], interrupt) -> dict:
