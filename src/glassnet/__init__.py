@@ -10,6 +10,7 @@ from . import (
     activations,
     callbacks,
     initializers,
+    io,
     losses,
     metrics,
     optimizers,
@@ -20,6 +21,7 @@ from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Step, Tanh
 from .batching import iterate_minibatches
 from .callbacks import Callback, EarlyStopping, History, LearningRateScheduler, Progress
 from .errors import DataError, ShapeError, TrainingDivergedError
+from .io import ModelFileError, load
 from .layers import Dense, Dropout, Layer
 from .losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from .model import MLP, Sequential, from_config
@@ -46,6 +48,7 @@ __all__ = [
     "LeakyReLU",
     "LearningRateScheduler",
     "MeanSquaredError",
+    "ModelFileError",
     "Parameter",
     "Perceptron",
     "Progress",
@@ -63,7 +66,9 @@ __all__ = [
     "callbacks",
     "from_config",
     "initializers",
+    "io",
     "iterate_minibatches",
+    "load",
     "losses",
     "metrics",
     "optimizers",
