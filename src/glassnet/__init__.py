@@ -9,6 +9,7 @@
 from . import (
     activations,
     callbacks,
+    checkpoints,
     initializers,
     io,
     losses,
@@ -20,6 +21,7 @@ from . import (
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Step, Tanh
 from .batching import iterate_minibatches
 from .callbacks import Callback, EarlyStopping, History, LearningRateScheduler, Progress
+from .checkpoints import Checkpoint, load_checkpoint
 from .errors import DataError, ShapeError, TrainingDivergedError
 from .io import ModelFileError, load
 from .layers import Dense, Dropout, Layer
@@ -38,6 +40,7 @@ __all__ = [
     "AdamW",
     "BinaryCrossEntropy",
     "Callback",
+    "Checkpoint",
     "DataError",
     "Dense",
     "Dropout",
@@ -64,11 +67,13 @@ __all__ = [
     "TrainingDivergedError",
     "activations",
     "callbacks",
+    "checkpoints",
     "from_config",
     "initializers",
     "io",
     "iterate_minibatches",
     "load",
+    "load_checkpoint",
     "losses",
     "metrics",
     "optimizers",
