@@ -66,6 +66,8 @@ class Sequential:
         [28, 28], "scale": 1/255}``), for the tools that feed it files; kept in model files.
     optimizer : Optimizer or None
         The optimizer of the last `fit`; a later `fit` without one continues with it.
+    history : History or None
+        The `History` of the last `fit`, or the one kept in a loaded model file.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class Sequential:
         self.loss: losses.Loss | None = None
         self.stop_training = False
         self._fit: _Fit | None = None
+        self.history: History | None = None
         self._name_layers()
         dense = [layer for layer in self.layers if isinstance(layer, Dense)]
         if not dense:
@@ -497,6 +500,7 @@ class Sequential:
             for callback in all_callbacks:
                 callback.on_train_end({})
         self._fit = None
+        self.history = history
         return history
 
     def _train_epoch(self, fit: _Fit, batch_callbacks: list[Callback], interrupt) -> dict:
