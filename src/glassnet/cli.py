@@ -538,20 +538,20 @@ def train(
             f"{options['activation']!r}."
         )
     source = options["data"]
-    data = load_data(source, options)
+    dataset = load_data(source, options)
     if options["limit"]:
-        data.X_train, data.y_train = (
-            data.X_train[: options["limit"]],
-            data.y_train[: options["limit"]],
+        dataset.X_train, dataset.y_train = (
+            dataset.X_train[: options["limit"]],
+            dataset.y_train[: options["limit"]],
         )
-    for note in data.notes:
+    for note in dataset.notes:
         STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
-    model = build_model(data, options)
-    optimizer = make_optimizer(model, options)
+    model = build_model(dataset, options)
+    chosen_optimizer = make_optimizer(model, options)
     callbacks: list[gn.Callback] = []
-    schedule = make_schedule(options, float(optimizer.learning_rate))
-    if schedule is not None:
-        callbacks.append(gn.LearningRateScheduler(schedule))
+    lr_schedule = make_schedule(options, chosen_optimizer.current_learning_rate)
+    if lr_schedule is not None:
+        callbacks.append(gn.LearningRateScheduler(lr_schedule))
     if options["early_stopping"]:
         callbacks.append(gn.EarlyStopping("val_loss", patience=options["early_stopping"]))
     if STATE.json:
@@ -561,26 +561,26 @@ def train(
     STATE.say(model.summary())
     started = time.perf_counter()
     history = model.fit(
-        data.X_train,
-        data.y_train,
+        dataset.X_train,
+        dataset.y_train,
         epochs=options["epochs"],
         batch_size=options["batch_size"],
-        optimizer=optimizer,
+        optimizer=chosen_optimizer,
         loss=options["loss"],
         validation_split=options["validation_split"],
         callbacks=callbacks,
         seed=options["seed"],
     )
     seconds = time.perf_counter() - started
-    scores = evaluate_model(model, data.X_test, data.y_test)
-    run = Path(options["out"] or f"runs/{data.name}-{datetime.now():%Y%m%d-%H%M%S}")
+    scores = evaluate_model(model, dataset.X_test, dataset.y_test)
+    run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
     run.mkdir(parents=True, exist_ok=True)
     options_used = {k: v for k, v in options.items() if v is not None}
-    options_used["data"] = data.name if source is None else source
-    write_run(run, model, data, history.to_dict(), scores, options_used)
+    options_used["data"] = dataset.name if source is None else source
+    write_run(run, model, dataset, history.to_dict(), scores, options_used)
     summary = {
         "event": "done",
-        "data": data.name,
+        "data": dataset.name,
         "architecture": _arch(model),
         "epochs": len(history.epoch),
         "seconds": round(seconds, 2),
@@ -590,10 +590,10 @@ def train(
     if STATE.json:
         STATE.emit(summary)
         return
-    show_scores(scores, data.class_names, title=f"Test set: {len(data.X_test):,} samples")
+    show_scores(scores, dataset.class_names, title=f"Test set: {len(dataset.X_test):,} samples")
     key = "accuracy" if "accuracy" in scores else "r2"
     STATE.console.print(
-        f"test {key}: {scores[key]:.4f}  ({data.name}, {_arch(model)}, {len(history.epoch)} "
+        f"test {key}: {scores[key]:.4f}  ({dataset.name}, {_arch(model)}, {len(history.epoch)} "
         f"epochs in {seconds:.1f} s)  →  {run}"
     )
 
@@ -644,7 +644,7 @@ def draw_run(
     model: gn.Sequential,
     history: dict[str, Any],
     scores: dict[str, Any],
-    sample: np.ndarray,
+    sample: np.ndarray | None,
     preprocessing: dict[str, Any],
 ) -> list[Path]:
     from glassnet import plot
@@ -820,7 +820,7 @@ def predict(
     model = load_model(model_path)
     X, labels = _inputs(model, inputs)
     names = model.class_names
-    results = []
+    results: list[dict[str, Any]] = []
     if model.output == "identity":
         values = np.atleast_2d(model.predict(X).T).T
         results = [
