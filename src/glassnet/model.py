@@ -61,8 +61,13 @@ class Sequential:
         The feature counts at both ends.
     class_names : list of str or None
         Optional labels of the output classes (kept in model files).
+    preprocessing : dict
+        How raw inputs become this model's inputs (e.g. ``{"kind": "image", "image_size":
+        [28, 28], "scale": 1/255}``), for the tools that feed it files; kept in model files.
     optimizer : Optimizer or None
         The optimizer of the last `fit`; a later `fit` without one continues with it.
+    history : History or None
+        The `History` of the last `fit`, or the one kept in a loaded model file.
     """
 
     def __init__(
@@ -81,13 +86,16 @@ class Sequential:
                 "by the loss and by predict_proba."
             )
         self.output = output
+        self._output_function = activations.get(output).function
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.class_names: list[str] | None = None
+        self.preprocessing: dict[str, Any] = {}
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
         self.stop_training = False
         self._fit: _Fit | None = None
+        self.history: History | None = None
         self._name_layers()
         dense = [layer for layer in self.layers if isinstance(layer, Dense)]
         if not dense:
@@ -259,7 +267,7 @@ class Sequential:
         if self.output == "identity":
             raise TypeError("This is a regression model (output='identity'): use predict().")
         X = self._check_inputs(X)
-        probabilities = activations.get(self.output).function(self._raw_outputs(X, batch_size))
+        probabilities = self._output_function(self._raw_outputs(X, batch_size))
         if self.output == "sigmoid" and self.n_outputs == 1:
             return np.hstack([1.0 - probabilities, probabilities])
         return probabilities
@@ -492,6 +500,7 @@ class Sequential:
             for callback in all_callbacks:
                 callback.on_train_end({})
         self._fit = None
+        self.history = history
         return history
 
     def _train_epoch(self, fit: _Fit, batch_callbacks: list[Callback], interrupt) -> dict:
@@ -504,12 +513,12 @@ class Sequential:
         label_width = 1 if y.ndim == 1 else self._label_width(y)
         for batch in range(state.batch, fit.n_batches):
             start = batch * size
-            rows = (
-                slice(start, start + size)
-                if state.order is None
-                else state.order[start : start + size]
-            )
-            xb, yb = X[rows], y[rows]
+            if state.order is None:
+                xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
+            else:
+                rows = state.order[start : start + size]
+                # take() gathers the rows ~15% faster than X[rows] (same result)
+                xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
             out = self.forward(xb, training=True)
             batch_loss, grad = fit.loss.value_and_gradient(out, yb)
             if not math.isfinite(batch_loss):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from glassnet.datasets import DatasetError, Standardizer, batches, one_hot, train_test_split
+from glassnet.datasets import DatasetError, Standardizer, one_hot, train_test_split
 
 
 def imbalanced(n_per_class=(50, 30, 7, 3), features=4):
@@ -132,57 +132,3 @@ def test_one_hot_errors():
         one_hot(np.array([[0], [1]]))
     with pytest.raises(DatasetError, match="n_classes"):
         one_hot(np.array([0]), n_classes=0)
-
-
-# --------------------------------------------------------------------------- batches
-def test_batches_cover_every_index_once_per_epoch():
-    X = np.arange(103 * 2, dtype=np.float32).reshape(103, 2)
-    y = np.arange(103)
-    rng = np.random.default_rng(0)
-    epochs = []
-    for _ in range(2):
-        sizes, seen = [], []
-        for X_batch, y_batch in batches(X, y, batch_size=16, rng=rng):
-            assert not np.shares_memory(X_batch, X)  # a gathered copy of the batch only
-            np.testing.assert_array_equal(X_batch[:, 0] / 2, y_batch)  # rows stay paired
-            sizes.append(len(y_batch))
-            seen.append(y_batch)
-        assert sizes == [16] * 6 + [7]  # last partial batch included
-        order = np.concatenate(seen)
-        assert sorted(order.tolist()) == list(range(103))
-        epochs.append(order)
-    assert not np.array_equal(epochs[0], epochs[1])  # a new order every epoch
-    assert not np.array_equal(epochs[0], np.arange(103))
-
-
-def test_batches_do_not_copy_the_whole_data_set(monkeypatch):
-    X = np.zeros((1000, 50), dtype=np.float32)
-    taken = []
-    real_take = np.take
-
-    def spy(a, indices, *args, **kwargs):
-        taken.append(np.size(indices))
-        return real_take(a, indices, *args, **kwargs)
-
-    monkeypatch.setattr(np, "take", spy)
-    for _ in batches(X, None, batch_size=100, rng=1):
-        pass
-    assert taken == [100] * 10  # only batch-sized gathers, never all 1000 rows at once
-
-
-def test_batches_in_order_and_seeded():
-    X = np.arange(10)
-    assert [b.tolist() for b, _ in batches(X, None, 4, shuffle=False)] == [
-        [0, 1, 2, 3],
-        [4, 5, 6, 7],
-        [8, 9],
-    ]
-    first = [b.tolist() for b, _ in batches(X, None, 4, rng=5)]
-    assert first == [b.tolist() for b, _ in batches(X, None, 4, rng=5)]
-
-
-def test_batches_errors():
-    with pytest.raises(DatasetError, match="batch_size"):
-        next(batches(np.zeros(4), None, 0))
-    with pytest.raises(DatasetError, match="y.shape"):
-        next(batches(np.zeros(4), np.zeros(3), 2))

@@ -14,6 +14,7 @@ images         load_image_folder, load_image, mnist_preprocess
 preprocessing  train_test_split, Standardizer, one_hot, batches
 """
 
+from ..batching import iterate_minibatches as batches
 from ._errors import (
     ChecksumError,
     DatasetError,
@@ -37,7 +38,7 @@ from .named import (
     load_mnist,
     user_cache_dir,
 )
-from .preprocessing import Standardizer, batches, one_hot, train_test_split
+from .preprocessing import Standardizer, one_hot, train_test_split
 from .tables import Table, load_csv
 
 __all__ = [

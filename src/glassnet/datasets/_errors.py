@@ -7,6 +7,8 @@ expected, what was received, and the likely fix.
 
 from __future__ import annotations
 
+from ..errors import DataError
+
 __all__ = [
     "ChecksumError",
     "DatasetError",
@@ -17,7 +19,7 @@ __all__ = [
 ]
 
 
-class DatasetError(ValueError):
+class DatasetError(DataError):
     """A data file or an argument describing data is not what the loader expects."""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from ._errors import DatasetError
 
-__all__ = ["Standardizer", "batches", "one_hot", "train_test_split"]
+__all__ = ["Standardizer", "one_hot", "train_test_split"]
 
 
 def _check_rows(X: np.ndarray, y: np.ndarray | None, where: str) -> None:
@@ -290,61 +290,3 @@ def one_hot(
     encoded = np.zeros((labels.shape[0], int(n_classes)), dtype=dtype)
     encoded[np.arange(labels.shape[0]), labels] = 1
     return encoded
-
-
-def batches(
-    X: np.ndarray,
-    y: np.ndarray | None,
-    batch_size: int,
-    shuffle: bool = True,
-    rng: np.random.Generator | int | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    """Yield mini-batches ``(X_batch, y_batch)`` covering every sample once (one epoch).
-
-    Only an index permutation is shuffled, never ``X`` itself; each batch is gathered with
-    ``np.take`` into a new array of ``batch_size`` rows, so it does not share memory with
-    ``X`` and changing it leaves the data set intact. The last batch holds the remainder
-    and may be smaller.
-
-    Parameters
-    ----------
-    X : numpy.ndarray
-        Shape ``(n, ...)``.
-    y : numpy.ndarray or None
-        Shape ``(n, ...)``, or None to yield ``(X_batch, None)``.
-    batch_size : int
-        Rows per batch, >= 1.
-    shuffle : bool
-        Visit samples in a new random order (else in order).
-    rng : numpy.random.Generator or int, optional
-        Generator or seed for the order. Default: a fresh unseeded generator.
-
-    Yields
-    ------
-    X_batch : numpy.ndarray
-        Shape ``(b, ...)`` with ``b = batch_size`` except possibly the last.
-    y_batch : numpy.ndarray or None
-        Shape ``(b, ...)``.
-
-    Examples
-    --------
-    >>> X = np.arange(10).reshape(5, 2)
-    >>> [xb.shape[0] for xb, _ in batches(X, None, batch_size=2, shuffle=False)]
-    [2, 2, 1]
-    """
-    X = np.asarray(X)
-    y = None if y is None else np.asarray(y)
-    _check_rows(X, y, "batches")
-    if not isinstance(batch_size, Integral) or isinstance(batch_size, bool) or batch_size < 1:
-        raise DatasetError(
-            f"batches expects batch_size as an integer >= 1, got batch_size={batch_size!r}."
-        )
-    n = X.shape[0]
-    if shuffle:
-        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        order = generator.permutation(n)
-    else:
-        order = np.arange(n)
-    for start in range(0, n, int(batch_size)):
-        idx = order[start : start + int(batch_size)]
-        yield np.take(X, idx, axis=0), (None if y is None else np.take(y, idx, axis=0))
