@@ -32,6 +32,13 @@ def lab_model(mnist_test) -> gn.Sequential:
     model = gn.MLP([784, 16, 16, 10], activation="sigmoid", seed=0)
     model.fit(X[:8000], y[:8000], epochs=5, batch_size=32, learning_rate=0.005, seed=0)
     model.class_names = [str(i) for i in range(10)]
+    model.preprocessing = {  # as `glassnet train` records it for MNIST
+        "kind": "image",
+        "image_size": [28, 28],
+        "color": "grayscale",
+        "scale": 1 / 255,
+        "mnist_centering": True,
+    }
     return model
 
 

@@ -553,3 +553,15 @@ def test_model_name_must_be_a_string(client):
     assert answer.status_code == 422 and "name must be a string" in answer.json()["error"]
     answer = client.post("/api/models/save", json={"name": "x", "overwrite": "yes"})
     assert answer.status_code == 422
+
+
+def test_the_model_file_says_whether_the_drawing_pad_can_feed_it(lab_model):
+    assert server.drawable(lab_model) == (28, "")
+    table = MLP([784, 4, 2], seed=0)
+    table.preprocessing = {"kind": "table", "feature_names": [f"f{i}" for i in range(784)]}
+    side, why = server.drawable(table)
+    assert side is None and "rows of a table" in why
+    colour = MLP([784, 4, 2], seed=0)
+    colour.preprocessing = {"kind": "image", "image_size": [14, 14], "color": "rgb"}
+    side, why = server.drawable(colour)
+    assert side is None and "14×14 rgb images" in why

@@ -6,13 +6,17 @@ downloads are never used. Screenshots go to ``test-output/``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from lab_helpers import OUTPUT, ServerThread
 
+from glassnet import io
 from glassnet.lab import server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -99,12 +103,27 @@ def settle(page) -> dict:
     return page.evaluate("window.lab.last")
 
 
+def glassnet_predict(model, x: np.ndarray, folder) -> str:
+    """The class name ``glassnet predict`` gives for input ``x`` (run as a command)."""
+    io.save(model, folder / "model.glassnet")
+    np.save(folder / "input.npy", x.reshape(1, -1))
+    command = [sys.executable, "-m", "glassnet.cli", "--json", "predict"]
+    done = subprocess.run(
+        [*command, str(folder / "model.glassnet"), str(folder / "input.npy")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])["name"]
+
+
 def number(page, selector: str) -> float:
     return float(page.locator(selector).inner_text())
 
 
 @pytest.mark.slow
-def test_draw_a_real_digit_open_a_neuron_and_train_in_chromium(page, lab_model, digit):
+def test_draw_a_real_digit_open_a_neuron_and_train_in_chromium(page, lab_model, digit, tmp_path):
     OUTPUT.mkdir(exist_ok=True)
 
     # 1. Draw a real MNIST test digit with mouse strokes.
@@ -113,8 +132,8 @@ def test_draw_a_real_digit_open_a_neuron_and_train_in_chromium(page, lab_model, 
     assert last["blank"] is False
     x = np.array(last["input"], np.float32)  # the 28×28 input the server says it used
     shown = page.locator("#prediction").inner_text()
-    expected = lab_model.predict(x[None])[0]  # glassnet predict on the same input
-    assert shown == lab_model.class_names[expected] == last["label"]
+    assert shown == last["label"] == glassnet_predict(lab_model, x, tmp_path)
+    assert shown == lab_model.class_names[lab_model.predict(x[None])[0]]
     confidence = page.locator("#confidence").inner_text()
     assert confidence == f"{100 * lab_model.predict_proba(x[None])[0].max():.1f}% sure"
     # The strokes reproduce the digit: the input correlates with the original MNIST image.

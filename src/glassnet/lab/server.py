@@ -35,7 +35,6 @@ import functools
 import ipaddress
 import json
 import logging
-import math
 import re
 import socket
 import sys
@@ -101,20 +100,44 @@ class Served:
     version: int
     name: str
     trained: bool
-    image_side: int | None  # 28 when the input is a 28×28 image the drawing pad can feed
+    image_side: int | None  # 28 when the input is a 28×28 grey image the drawing pad can feed
     info: dict[str, Any]
 
     @classmethod
     def of(cls, model: Sequential, version: int, name: str, trained: bool) -> Served:
-        side = math.isqrt(model.n_inputs)
-        image_side = side if side * side == model.n_inputs and side == 28 else None
-        return cls(model, version, name, trained, image_side, describe(model, image_side))
+        image_side, why_not = drawable(model)
+        info = describe(model, image_side, why_not)
+        return cls(model, version, name, trained, image_side, info)
 
     def with_info(self) -> dict[str, Any]:
         return {"version": self.version, "name": self.name, "trained": self.trained, **self.info}
 
 
-def describe(model: Sequential, image_side: int | None) -> dict[str, Any]:
+def drawable(model: Sequential) -> tuple[int | None, str]:
+    """28 if the drawing pad can feed ``model`` (28×28 grey images), else None and why not.
+
+    A model file says what its inputs are (``model.preprocessing``, as `glassnet train` writes
+    it); a model built in Python without that is taken as an image model if it has 784 inputs.
+    """
+    prep = getattr(model, "preprocessing", None) or {}
+    kind, size = prep.get("kind"), prep.get("image_size")
+    color = prep.get("color", "grayscale")
+    if kind == "image" and (list(size or []) != [28, 28] or color != "grayscale"):
+        shape = "×".join(map(str, size or [])) or "other"
+        return None, (
+            f"This model takes {shape} {color} images; the drawing pad makes 28×28 grey inputs "
+            "as MNIST's, so it cannot feed it. Type its input as numbers instead."
+        )
+    if kind in (None, "image") and model.n_inputs == 28 * 28:
+        return 28, ""
+    what = "rows of a table" if kind == "table" else f"{model.n_inputs} numbers"
+    return None, (
+        f"This model takes {what}, not a 28×28 image, so the drawing pad cannot feed it; type "
+        "its input as numbers instead."
+    )
+
+
+def describe(model: Sequential, image_side: int | None, why_not: str = "") -> dict[str, Any]:
     """The model as the page draws it: columns of neurons and the connections between them."""
     dense = [layer for layer in model.layers if isinstance(layer, Dense)]
     trace = model.trace(np.zeros(model.n_inputs, model.dtype))
@@ -136,10 +159,7 @@ def describe(model: Sequential, image_side: int | None) -> dict[str, Any]:
         links.append({"live": True, "shown": LIVE_LINKS} if live else _strongest(layer.W.value))
     limits = []
     if image_side is None:
-        limits.append(
-            f"This model takes {model.n_inputs} numbers, not a 28×28 image, so the drawing pad "
-            "cannot feed it; type its input as numbers instead."
-        )
+        limits.append(why_not)
     if not classify:
         limits.append(
             "This is a regression model (output 'identity'): it has no class probabilities to "
@@ -340,7 +360,7 @@ def _int(value: Any, name: str, low: int | None = None, high: int | None = None)
     return value
 
 
-def network_input(data: dict[str, Any], served: Served, required: bool = True) -> np.ndarray | None:
+def network_input(data: dict[str, Any], served: Served) -> np.ndarray:
     """The network's input from a request: a preprocessed drawing or the numbers as given."""
     if "image" in data and "input" in data:
         raise LabError(422, "Send either image (a drawing) or input (numbers), not both.")
@@ -362,13 +382,11 @@ def network_input(data: dict[str, Any], served: Served, required: bool = True) -
                 "model was trained on (0–1 for images).",
             )
         return x.astype(served.model.dtype)
-    if required:
-        raise LabError(
-            422,
-            "Send image (a drawing: rows of ink levels 0–255) or input "
-            f"(the model's {served.model.n_inputs} input values).",
-        )
-    return None
+    raise LabError(
+        422,
+        "Send image (a drawing: rows of ink levels 0–255) or input "
+        f"(the model's {served.model.n_inputs} input values).",
+    )
 
 
 def _trace(served: Served, x: np.ndarray):
@@ -472,7 +490,7 @@ async def neuron(request: Request) -> Response:
         raise LabError(
             404, f"No neuron {index} in layer {layer}: it has {size} neurons, 0 to {size - 1}."
         )
-    x = network_input(data, served, required=False)
+    x = network_input(data, served) if "image" in data or "input" in data else None
     if x is None:
         cell = served.model.neuron(layer, index)
     else:
@@ -736,7 +754,7 @@ async def load_model(request: Request) -> Response:
         raise LabError(404, f"No model file {path.name} in the model directory.")
     try:
         model = await asyncio.to_thread(sources.load_model, path)
-    except sources.model_file_errors() as error:
+    except sources.MODEL_FILE_ERRORS as error:
         raise LabError(422, f"{path.name} is not a model the lab can use: {error}") from None
     if not isinstance(model, Sequential):
         raise LabError(422, f"{path.name} holds a {type(model).__name__}, not a network.")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, io
+from ..model import Sequential
 
 DATASETS = ("mnist", "fashion-mnist")
 MODEL_SUFFIX = ".glassnet"
@@ -27,6 +28,7 @@ class TrainingData:
     y: np.ndarray
     class_names: list[str]
     note: str = ""  # e.g. which split was used when the training split is missing
+    preprocessing: dict = field(default_factory=dict)  # what `glassnet predict` needs to know
 
 
 @functools.lru_cache(maxsize=len(DATASETS))
@@ -47,7 +49,15 @@ def load_training_data(name: str, data_dir: str | os.PathLike | None = None) -> 
             )
         except datasets.DatasetNotFoundError:
             data = datasets.load(name, "train", data_dir)
-    return TrainingData(data.X, data.labels, list(data.class_names), note)
+    height, width = data.images.shape[1:]
+    preprocessing = {  # as `glassnet train` records it, so saved models work with the CLI
+        "kind": "image",
+        "image_size": [height, width],
+        "color": "grayscale",
+        "scale": 1 / 255,
+        "mnist_centering": name == "mnist",
+    }
+    return TrainingData(data.X, data.labels, list(data.class_names), note, preprocessing)
 
 
 def preprocess(drawing: np.ndarray) -> np.ndarray:
@@ -68,20 +78,14 @@ def preprocess(drawing: np.ndarray) -> np.ndarray:
         return np.zeros((28, 28), np.float32)
 
 
-def save_model(model, path: Path) -> None:
-    model.save(str(path))
+def save_model(model: Sequential, path: Path) -> None:
+    io.save(model, path)  # atomic: a failed save leaves no partial file
 
 
-def load_model(path: Path):
-    import glassnet
+def load_model(path: str | os.PathLike) -> Sequential:
+    """A model file, or the ``model.glassnet`` of a run directory (as ``glassnet train`` writes)."""
+    path = Path(path)
+    return io.load(path / f"model{MODEL_SUFFIX}" if path.is_dir() else path)
 
-    return glassnet.load(str(path))
 
-
-def model_file_errors() -> tuple[type[Exception], ...]:
-    """The exceptions that mean "this file is not a usable model" (reported as 422)."""
-    try:
-        from glassnet.io import ModelFileError
-    except ImportError:  # glassnet.io not available in this build
-        return (ValueError,)
-    return (ModelFileError, ValueError)
+MODEL_FILE_ERRORS = (io.ModelFileError,)  # "this file is not a usable model": a 422

@@ -160,6 +160,7 @@ class Trainer:
             model = base if base is not None else _new_model(config, X.shape[1], data)
             _check_fits(model, X.shape[1], len(data.class_names), config.dataset)
             model.class_names = list(data.class_names)
+            model.preprocessing = dict(data.preprocessing)
             batches = -(-len(X) // config.batch_size)
             if run.status == "loading":
                 run.status = "running"
@@ -313,6 +314,7 @@ def _copy(model: Sequential) -> Sequential:
     twin = from_config(model.get_config())
     twin.set_weights(model.get_weights())
     twin.class_names = None if model.class_names is None else list(model.class_names)
+    twin.preprocessing = dict(model.preprocessing)
     return twin
 
 
