@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from lab_helpers import OUTPUT, ServerThread
 
-from glassnet import io
+from glassnet import MLP, io
 from glassnet.lab import server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -220,3 +220,23 @@ def test_the_page_works_under_its_content_security_policy(browser, running, digi
     page.locator("#neuron-name").wait_for()
     assert problems == []
     context.close()
+
+
+def test_a_model_of_numbers_says_what_the_page_cannot_show(browser, model_dir):
+    regression = MLP([5, 6, 1], activation="tanh", output="identity", seed=0)
+    app = server.create_app(regression, model_dir, model_name="a regression")
+    with ServerThread(app) as running:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000}, bypass_csp=True)
+        page = context.new_page()
+        page.goto(running.url + "/")
+        page.wait_for_function("window.lab && window.lab.model && window.lab.idle()")
+        assert page.locator("#draw-area").is_hidden()
+        limits = page.locator("#limits").inner_text()
+        assert "not a 28×28 image" in limits and "regression" in limits
+        page.locator("#numbers").fill("0.1, 0.2, 0.3, 0.4, 0.5")
+        page.locator("#run-numbers").click()
+        page.wait_for_function("window.lab.idle() && window.lab.last.input[0] > 0")
+        want = regression.predict(np.array([[0.1, 0.2, 0.3, 0.4, 0.5]], np.float32))[0]
+        assert float(page.locator("#prediction").inner_text()) == pytest.approx(want, rel=1e-3)
+        page.screenshot(path=str(OUTPUT / "lab-regression.png"), full_page=True)
+        context.close()

@@ -205,6 +205,13 @@ class Trainer:
             message = "Training stopped; the page now uses the model as it was at the stop."
             if not stopped:
                 message = "Training finished; the page now uses the trained model."
+                scores = [m for m in run.messages if m["type"] == "epoch"]
+                if scores and scores[-1].get("val_accuracy") is not None:
+                    accuracy = scores[-1]["val_accuracy"]
+                    message = (
+                        f"Training finished with {accuracy:.1%} accuracy on the "
+                        f"{len(X_val):,} held-out images; the page now uses the trained model."
+                    )
             # The "end" message goes first: a reader that sees the status finished has it.
             send({"type": "end", "status": status, "message": message})
             run.status = status

@@ -120,6 +120,7 @@ async function loadModel() {
     `${m.n_parameters.toLocaleString()} parameters`;
   $("draw-area").hidden = !m.image;
   $("numbers-area").hidden = !!m.image;
+  $("draw-title").textContent = m.image ? "1 · Draw" : "1 · Input";
   if (!m.image) {
     $("numbers-why").textContent = m.limits[0];
     if (!$("numbers").value) $("numbers").value = new Array(m.n_inputs).fill(0).join(", ");
@@ -256,7 +257,8 @@ function columnPositions(n, x, top, bottom) {
   const spacing = height / n;
   if (spacing >= 13) {
     const r = Math.min(13, spacing * 0.36);
-    return { shape: "circle", r, at: Array.from({ length: n }, (_, i) => [x, top + spacing * (i + 0.5)]) };
+    const at = Array.from({ length: n }, (_, i) => [x, top + spacing * (i + 0.5)]);
+    return { shape: "circle", r, at };
   }
   const perColumn = Math.max(1, Math.floor(height / 10));
   const columns = Math.ceil(n / perColumn);
@@ -267,7 +269,10 @@ function columnPositions(n, x, top, bottom) {
   return {
     shape: "rect",
     r: step * 0.4,
-    at: Array.from({ length: n }, (_, i) => [x0 + (i % columns) * step, y0 + Math.floor(i / columns) * step + step / 2]),
+    at: Array.from({ length: n }, (_, i) => [
+      x0 + (i % columns) * step,
+      y0 + Math.floor(i / columns) * step + step / 2,
+    ]),
   };
 }
 
@@ -302,7 +307,8 @@ function buildNetwork() {
     layout.imageElement = svg("image", { x, y, width: imageSize, height: imageSize }, nodeGroup);
     svg("rect", { x, y, width: imageSize, height: imageSize, class: "input-frame" }, nodeGroup);
     layout.columns.push(null);
-    title(titles, x + imageSize / 2, "Input", `${m.image.height}×${m.image.width} = ${m.n_inputs}`);
+    const shape = `${m.image.height}×${m.image.width} = ${m.n_inputs}`;
+    title(titles, x + imageSize / 2, "Input", shape);
   } else {
     const column = columnPositions(m.n_inputs, 26, top, bottom);
     column.nodes = column.at.map(([cx, cy]) => node(nodeGroup, column, cx, cy, null, null));
@@ -317,7 +323,8 @@ function buildNetwork() {
     column.nodes = column.at.map(([cx, cy], j) => node(nodeGroup, column, cx, cy, l, j));
     layout.columns.push(column);
     const last = l === m.layers.length - 1;
-    title(titles, x, last ? "Output" : `Hidden ${l + 1}`, `${layer.n_neurons} · ${layer.activation}`);
+    const what = `${layer.n_neurons} · ${layer.activation}`;
+    title(titles, x, last ? "Output" : `Hidden ${l + 1}`, what);
   });
 
   // The connections between columns: fixed weights, brightened by the signal flowing in.
@@ -344,8 +351,11 @@ function buildNetwork() {
 
   // Class names, probability bars and values beside the output neurons.
   const out = layout.columns[layout.columns.length - 1];
-  const names = out.at.map((_, j) => (m.class_names && m.class_names[j] !== undefined
-    ? String(m.class_names[j]) : `#${j}`));
+  const names = out.at.map((_, j) => {
+    if (m.class_names && m.class_names[j] !== undefined) return String(m.class_names[j]);
+    if (!classify) return out.at.length === 1 ? "value" : `y${j}`;
+    return `#${j}`;
+  });
   const labelWidth = Math.min(96, 10 + 7.5 * Math.max(...names.map((n) => n.length)));
   out.at.forEach(([x, y], j) => {
     if (out.shape !== "circle") return;
@@ -356,10 +366,11 @@ function buildNetwork() {
     const entry = { label };
     if (classify) {
       svg("rect", { x: barX, y: y - 5, width: 60, height: 10, rx: 3, class: "bar-bg" }, titles);
-      entry.bar = svg("rect", { x: barX, y: y - 5, width: 0, height: 10, rx: 3, class: "bar" }, titles);
+      const bar = { x: barX, y: y - 5, width: 0, height: 10, rx: 3, class: "bar" };
+      entry.bar = svg("rect", bar, titles);
       entry.percent = svg("text", { x: barX + 64, y, class: "percent" }, titles);
     } else {
-      entry.percent = svg("text", { x: lx + 28, y, class: "percent" }, titles);
+      entry.percent = svg("text", { x: barX, y, class: "percent" }, titles);
     }
     layout.outputs.push(entry);
   });
@@ -377,13 +388,14 @@ function node(group, column, x, y, layer, index) {
   const r = column.r;
   const shape = column.shape === "circle"
     ? svg("circle", { cx: x, cy: y, r, fill: rgb(glow(0)) }, g)
-    : svg("rect", { x: x - r, y: y - r, width: 2 * r, height: 2 * r, rx: 1.5, fill: rgb(glow(0)) }, g);
+    : svg("rect", { x: x - r, y: y - r, width: 2 * r, height: 2 * r, fill: rgb(glow(0)) }, g);
   const text = r >= 10 ? svg("text", { x, y: y + 3 }, g) : null;
   if (layer !== null) {
     g.dataset.layer = layer;
     g.dataset.index = index;
     g.addEventListener("click", () => selectNeuron(layer, index));
-    svg("title", {}, g).textContent = `${layer === lab.model.layers.length - 1 ? "output" : `hidden ${layer + 1}`} neuron ${index}`;
+    const where = layer === lab.model.layers.length - 1 ? "output" : `hidden ${layer + 1}`;
+    svg("title", {}, g).textContent = `${where} neuron ${index}: click to open`;
   }
   return { g, shape, text };
 }
@@ -400,7 +412,10 @@ function render(result) {
     layout.imageElement.setAttribute("href", seen.toDataURL());
   } else {
     const values = brightness(result.input, "relu");
-    layout.columns[0].nodes.forEach((n, i) => n.shape.setAttribute("fill", rgb(glow(values[i]))));
+    layout.columns[0].nodes.forEach((n, i) => {
+      n.shape.setAttribute("fill", rgb(glow(values[i])));
+      if (n.text) n.text.textContent = fmt(result.input[i], 2);
+    });
   }
 
   // Neurons glow with their activation a.
@@ -408,7 +423,8 @@ function render(result) {
   result.layers.forEach((layer, l) => {
     layout.columns[l + 1].nodes.forEach((n, j) => {
       n.shape.setAttribute("fill", rgb(glow(lit[l][j])));
-      if (n.text) n.text.textContent = Math.abs(layer.a[j]) < 10 ? layer.a[j].toFixed(2) : fmt(layer.a[j], 2);
+      const a = layer.a[j];
+      if (n.text) n.text.textContent = Math.abs(a) < 10 ? a.toFixed(2) : fmt(a, 2);
     });
   });
 
@@ -636,8 +652,10 @@ function listenToTraining() {
   });
   on("start", (m) => {
     t.epochs = m.epochs; t.batches = m.batches; t.total = m.epochs * m.batches;
+    const held = m.validation_samples.toLocaleString();
+    const note = m.note ? ` ${m.note}` : "";
     setStatus(`Training ${m.architecture.join("-")} on ${m.samples.toLocaleString()} images` +
-      ` (${m.validation_samples.toLocaleString()} held out).${m.note ? " " + m.note : ""}`, "running");
+      ` (${held} held out).${note}`, "running");
     drawCharts();
   });
   on("batch", (m) => {
@@ -679,20 +697,28 @@ function scheduleCharts() {
   requestAnimationFrame(() => { chartsPending = false; drawCharts(); });
 }
 
+// A round axis from 0 up to at least `value`: steps of 1, 2, 2.5 or 5 × 10ᵏ, at most five.
+function roundAxis(value) {
+  const rough = value / 5;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= rough);
+  return [0, Math.ceil(value / step - 1e-9) * step, step];
+}
+
 function drawCharts() {
   const t = lab.training;
   const lossTop = Math.max(0.5, ...t.loss.map((p) => p[1]), ...t.valLoss.map((p) => p[1]));
-  chart($("loss-chart"), t.total, [0, lossTop], [
+  chart($("loss-chart"), t.total, roundAxis(lossTop), [
     { points: t.loss, colour: "#4f46e5" },
     { points: t.valLoss, colour: "#e4572e", dots: true },
   ]);
-  chart($("acc-chart"), t.total, [0, 1], [
+  chart($("acc-chart"), t.total, [0, 1, 0.25], [
     { points: t.acc, colour: "#4f46e5" },
     { points: t.valAcc, colour: "#e4572e", dots: true },
   ], (v) => `${Math.round(v * 100)}%`);
 }
 
-function chart(canvas, xMax, [yMin, yMax], series, label = (v) => fmt(v, 2)) {
+function chart(canvas, xMax, [yMin, yMax, yStep], series, label = (v) => fmt(v, 2)) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
@@ -712,8 +738,8 @@ function chart(canvas, xMax, [yMin, yMax], series, label = (v) => fmt(v, 2)) {
   c.fillStyle = "#667085";
   c.strokeStyle = "#eef0f4";
   c.lineWidth = 1;
-  for (let k = 0; k <= 4; k++) {
-    const v = yMin + ((yMax - yMin) * k) / 4;
+  for (let k = 0; yMin + k * yStep <= yMax + 1e-9; k++) {
+    const v = yMin + k * yStep;
     c.beginPath();
     c.moveTo(pad.left, Y(v));
     c.lineTo(width - pad.right, Y(v));
