@@ -6,6 +6,7 @@ The same as ``glassnet lab``, for use without the command line entry point.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import serve
 
@@ -20,15 +21,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--allow-host", action="append", default=[], help="extra Host name")
     parser.add_argument("--open", action="store_true", help="open the page in a browser")
     args = parser.parse_args(argv)
-    serve(
-        args.model,
-        host=args.host,
-        port=args.port,
-        model_dir=args.model_dir,
-        allowed_hosts=args.allow_host,
-        data_dir=args.data_dir,
-        open_browser=args.open,
-    )
+    try:
+        serve(
+            args.model,
+            host=args.host,
+            port=args.port,
+            model_dir=args.model_dir,
+            allowed_hosts=args.allow_host,
+            data_dir=args.data_dir,
+            open_browser=args.open,
+        )
+    except (OSError, ValueError) as error:  # no file, not a model file, address in use...
+        print(f"glassnet lab: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

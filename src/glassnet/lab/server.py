@@ -958,6 +958,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port), or a clear OSError."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise OSError(f"Cannot listen on {host}: {error.strerror}.") from None
+    # proto IPPROTO_TCP named, so asyncio sets TCP_NODELAY on the connections (else each
+    # answer waits 40 ms for a delayed acknowledgement).
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)  # connections wait in the backlog until uvicorn takes the socket over
+    except OSError as error:
+        sock.close()
+        raise OSError(f"Cannot listen on {host} port {port}: {error.strerror}.") from None
+    return sock
+
+
 def serve(
     model_path: str | Path | None = None,
     host: str = "127.0.0.1",
@@ -985,11 +1006,20 @@ def serve(
         Where to look first for the training data sets (``--data-dir``).
     open_browser : bool
         Open the page in the default browser once the server listens.
+
+    Raises
+    ------
+    FileNotFoundError, glassnet.ModelFileError
+        If ``model_path`` is missing or not a model file.
+    OSError
+        If the address cannot be listened on (port in use, unknown host...).
     """
     import uvicorn
 
     model, name = None, None
     if model_path is not None:
+        if not Path(model_path).exists():
+            raise FileNotFoundError(f"No model file at {model_path}.")
         model, name = sources.load_model(Path(model_path)), Path(model_path).name
     app = create_app(
         model,
@@ -999,12 +1029,7 @@ def serve(
         allowed_hosts=allowed_hosts,
         data_dir=data_dir,
     )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on the connections (else +40 ms per answer)
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)  # connections wait in the backlog until uvicorn takes over the socket
+    sock = listen(host, port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in WILDCARD_HOSTS else shown}:{port}/"
@@ -1022,4 +1047,8 @@ def serve(
 
         webbrowser.open(url)
     config = uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=3)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then passes Ctrl-C on
+        pass
+    print("glassnet lab: stopped.")
