@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -31,14 +32,21 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _missing(message: str) -> NoReturn:
+    """Skip on a developer's machine; fail in CI, where `make test` installs both."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def browser():
     if shutil.which(CHROMIUM) is None:
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+        _missing(f"{CHROMIUM} is missing: apt-get install chromium")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _missing("Playwright is missing: pip install playwright (never 'playwright install')")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -52,6 +52,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .. import optimizers
 from ..layers import Dense
 from ..model import MLP, Sequential
 from . import sources
@@ -75,7 +76,7 @@ TRAINING_LIMITS = {
     "hidden_layers": (0, 6),
 }
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
 
 log = logging.getLogger("glassnet.lab")
 

@@ -121,6 +121,10 @@ async function loadModel() {
   $("draw-area").hidden = !m.image;
   $("numbers-area").hidden = !!m.image;
   $("draw-title").textContent = m.image ? "1 · Draw" : "1 · Input";
+  const digits = !m.class_names || m.class_names.every((name) => /^\d$/.test(name));
+  $("draw-hint").textContent = digits
+    ? "Draw a digit with the mouse or a finger."
+    : `Draw one of: ${m.class_names.join(", ")}.`;
   if (!m.image) {
     $("numbers-why").textContent = m.limits[0];
     if (!$("numbers").value) $("numbers").value = new Array(m.n_inputs).fill(0).join(", ");
