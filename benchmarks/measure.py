@@ -79,19 +79,22 @@ def train_interleaved(trainers: dict[str, Trainer], X, y, epochs: int) -> dict[s
     Interleaving spreads any change in the machine's load (other processes on a shared machine)
     over all frameworks alike, instead of penalising whichever ran while it lasted. The order
     rotates every round, and a short pause between frameworks lets the previous one's
-    spin-waiting BLAS/OpenMP threads go to sleep. Returns each framework's epoch times, and the
-    1-minute load average after each round under ``"load_average"``.
+    spin-waiting BLAS/OpenMP threads go to sleep. Returns each framework's epoch times, and per
+    round the 1-minute load average after it (``"load_average"``) and the share of the CPUs other
+    processes used during it (``"others_cpu_share"``).
     """
     keys = list(trainers)
     seconds: dict[str, list] = {key: [] for key in keys}
-    load = []
+    load, others = [], []
     for epoch in range(epochs):
+        meter = OtherProcessesCpu()
         shift = epoch % len(keys)
         for key in keys[shift:] + keys[:shift]:
             seconds[key] += trainers[key].train(X, y, 1)
             time.sleep(PAUSE_S)
         load.append(os.getloadavg()[0])
-    seconds["load_average"] = load
+        others.append(meter.share())
+    seconds["load_average"], seconds["others_cpu_share"] = load, others
     return seconds
 
 
@@ -115,6 +118,48 @@ def prediction(trainer: Trainer, X_test, settings) -> dict:
         "throughput_per_s": len(batch) / batch_s,
         "throughput_calls": batch_calls,
     }
+
+
+class OtherProcessesCpu:
+    """The share of all CPUs that *other* processes used since this object was made.
+
+    System-wide busy time from /proc/stat minus this process's own CPU time: on a shared machine
+    it says how much the figures could have been disturbed (0 % = the machine was ours).
+    """
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[float, float, float]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        ticks = os.sysconf("SC_CLK_TCK")
+        total, idle = sum(values) / ticks, (values[3] + values[4]) / ticks  # idle + iowait
+        mine = os.times()  # this process and its finished children (import-time, memory runs)
+        return total, idle, mine.user + mine.system + mine.children_user + mine.children_system
+
+    def share(self) -> float | None:
+        if not Path("/proc/stat").exists():
+            return None
+        total, idle, mine = self._read()
+        total0, idle0, mine0 = self._start
+        capacity = total - total0  # CPU-seconds of all CPUs together
+        if capacity <= 0:
+            return 0.0
+        others = (capacity - (idle - idle0)) - (mine - mine0)
+        return min(max(others / capacity, 0.0), 1.0)
+
+
+def wait_until_idle(max_wait_s: float, threshold: float = 0.05, window_s: float = 2.0) -> float:
+    """Wait (up to ``max_wait_s``) until other processes use under ``threshold`` of the CPUs
+    over a ``window_s`` window. Returns their share in the last window."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        meter = OtherProcessesCpu()
+        time.sleep(window_s)
+        share = meter.share() or 0.0
+        if share < threshold or time.monotonic() >= deadline:
+            return share
 
 
 # ---------------------------------------------------------------------------------- hardware

@@ -113,6 +113,18 @@ def _rate(per_second: float) -> str:
     return f"{per_second / 1e3:.0f} k/s"
 
 
+NOISY = "other processes shared the CPUs: the figures are disturbed, compare ratios only"
+
+
+def _share(value: float | None) -> str:
+    return "?" if value is None else f"{100 * value:.0f} %"
+
+
+def _noisy(results: dict) -> bool:
+    """Whether other processes took more than 5 % of the CPUs during the run."""
+    return (results.get("others_cpu_share") or 0.0) > 0.05
+
+
 def _label(key: str, result: dict) -> str:
     version = result.get("version", "")
     return f"{LABELS.get(key, key)} {version}".strip()
@@ -161,12 +173,14 @@ def markdown(results: dict) -> str:
         f"- Threads: {threads['requested']} (OMP/OPENBLAS/MKL_NUM_THREADS"
         + (f", torch.set_num_threads → {torch_threads}" if torch_threads else "")
         + f"); threadpoolctl sees: {pools_text}",
-        f"- Load average (1 min): {start[0]:.2f} at the start, {end[0]:.2f} at the end"
-        + (
-            " — other processes were using the CPU; figures are noisy"
-            if max(start[0], end[0]) > 0.5
-            else ""
-        ),
+        f"- Load: other processes used {_share(results['others_cpu_share'])} of the CPUs during "
+        "the run ("
+        + ", ".join(
+            f"{name} epochs: " + ", ".join(_share(v) for v in w["others_cpu_share_each_round"])
+            for name, w in results["workloads"].items()
+        )
+        + f"); 1-min load average {start[0]:.2f} at the start, {end[0]:.2f} at the end"
+        + (f" — **{NOISY}**" if _noisy(results) else ""),
         f"- Float32 matmul peak: {matmul['peak_gflops']:.1f} GFLOP/s (best of {matmul['repeats']} "
         f"{matmul['size']}×{matmul['size']} products; NumPy {matmul['numpy_gflops']:.1f}"
         + (f", PyTorch {matmul['torch_gflops']:.1f}" if "torch_gflops" in matmul else "")

@@ -103,6 +103,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the per-framework memory processes"
     )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to this long for other processes to leave the CPUs (< 5 %% busy)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # "framework:workload", internal
     args = parser.parse_args(argv)
     # Sizes of every measurement: the full run, or a smoke run that finishes in seconds.
@@ -188,6 +195,11 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
     import measure
     import report
 
+    if args.wait_idle > 0:
+        progress(f"waiting up to {args.wait_idle:g} s for the other processes to leave the CPUs")
+        share = measure.wait_until_idle(args.wait_idle)
+        progress(f"other processes now use {100 * share:.0f} % of the CPUs")
+    whole_run = measure.OtherProcessesCpu()
     load_start = os.getloadavg()
     machine = measure.machine_info(args.threads)
     progress(f"float32 matmul peak ({args.matmul_size}×{args.matmul_size})")
@@ -250,6 +262,7 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
             "parameters": wl.n_parameters(sizes),
             "flops_per_epoch": flops_per_epoch,
             "load_average_after_each_round": seconds["load_average"],
+            "others_cpu_share_each_round": seconds["others_cpu_share"],
             "frameworks": frameworks,
         }
 
@@ -274,6 +287,7 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         "not_comparable_because": reasons,
         "machine": machine,
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
+        "others_cpu_share": whole_run.share(),
         "data": {
             "name": dataset_name(args.data_dir),
             "dir": str(args.data_dir),
