@@ -269,6 +269,12 @@ def markdown(results: dict) -> str:
         )
 
     lines += ["", "## Targets (issue 5)", ""]
+    if _noisy(results):
+        lines += [
+            f"> Other processes used {_share(results['others_cpu_share'])} of the CPUs during "
+            "this run: the speed and latency figures below are not conclusive.",
+            "",
+        ]
     rows = [
         [
             t["target"],
