@@ -110,6 +110,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="SECONDS",
         help="first wait up to this long for other processes to leave the CPUs (< 5 %% busy)",
     )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="PATH",
+        help="measure nothing: print the report of an earlier run's JSON",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # "framework:workload", internal
     args = parser.parse_args(argv)
     # Sizes of every measurement: the full run, or a smoke run that finishes in seconds.
@@ -145,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         import measure
 
         return measure.child_main(args)
+    if args.from_json:
+        import report
+
+        results = json.loads(args.from_json.read_text())
+        results["targets"] = report.check_targets(results)
+        print(report.markdown(results))
+        return 0
     return benchmark(args, argv)
 
 
