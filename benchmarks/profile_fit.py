@@ -7,7 +7,8 @@
 Runs the textbook step that `fit` runs — index the batch, each layer's forward, the fused loss,
 each layer's backward, the optimizer step — with a timer around every stage, and prints the
 microseconds per call of each next to one epoch of `fit` itself (the difference is fit's own
-per-batch bookkeeping). ``--cprofile`` adds cProfile's view of one `fit` epoch.
+per-batch bookkeeping); then the same for a one-sample `predict_proba`. ``--cprofile`` adds
+cProfile's view of one `fit` epoch.
 """
 
 from __future__ import annotations
@@ -90,6 +91,32 @@ def main() -> int:
     print(f"{'sum of stages':<36}{1e6 * staged / n_batches:9.1f}")
     rest = fit_epoch - staged
     print(f"{'fit minus stages (its bookkeeping)':<36}{1e6 * rest / n_batches:9.1f}")
+
+    # One-sample predict_proba, piece by piece (medians over many calls).
+    x1 = X[:1]
+    calls = 20_000
+
+    def per_call(function) -> float:
+        for _ in range(1000):
+            function()
+        start = clock()
+        for _ in range(calls):
+            function()
+        return 1e6 * (clock() - start) / calls
+
+    pieces = {"predict_proba(x), whole call": lambda: model.predict_proba(x1)}
+    pieces["  _check_inputs(x)"] = lambda: model._check_inputs(x1)
+    outputs = [x1]
+    for layer in model.layers:
+        outputs.append(layer.forward(outputs[-1]))
+    for layer, inp in zip(model.layers, outputs, strict=False):
+        pieces[f"  {layer.name}.forward"] = lambda layer=layer, inp=inp: layer.forward(inp)
+    softmax = gn.activations.get(model.output)
+    pieces[f"  {model.output} of the raw outputs"] = lambda: softmax.function(outputs[-1].copy())
+    pieces["  (the .copy() inside the line above)"] = lambda: outputs[-1].copy()
+    print(f"\n{'one-sample prediction':<36}{'µs/call':>9}")
+    for piece, function in pieces.items():
+        print(f"{piece:<36}{per_call(function):9.2f}")
 
     if args.cprofile:
         import cProfile
