@@ -30,11 +30,11 @@ $(BIN)/activate: pyproject.toml
 venv: $(BIN)/activate
 
 demo: system-packages venv
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/glassnet train
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src/glassnet
 
 test: system-packages venv lint

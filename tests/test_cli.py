@@ -263,3 +263,33 @@ def test_the_installed_command_runs_in_a_subprocess(digit_run, tmp_path):
         timeout=60,
     )
     assert done.returncode == 1 and done.stderr.startswith("error: No model file")
+
+
+def test_download_from_a_local_server_fails_cleanly(tmp_path, mnist_dir):
+    """glassnet download against a real HTTP server on 127.0.0.1 that has only some files."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(mnist_dir / "t10k-images-idx3-ubyte.gz", served)
+    (served / "train-images-idx3-ubyte.gz").write_bytes(b"not the real file")  # bad checksum
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        target = tmp_path / "cache"
+        code, _, stderr = run("download", "mnist", "--data-dir", str(target), "--mirror", url)
+    finally:
+        server.shutdown()
+    # pooch logs "Downloading data from ..." lines first; then our one error message
+    error = stderr[stderr.index("error: ") :]
+    assert code == 1 and "Traceback" not in stderr
+    assert "train-images-idx3-ubyte.gz" in error and "hash" in error
+    leftovers = [p for p in target.rglob("*") if p.is_file()] if target.exists() else []
+    assert all(p.name.startswith("t10k") for p in leftovers)  # no partial or unverified file

@@ -12,7 +12,8 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_readme_python_examples_run(mnist_test):
+def test_readme_python_examples_run(mnist_test, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write model files
     X, y = mnist_test
     namespace = {"X_train": X[:2000], "y_train": y[:2000], "X_test": X[9000:], "y_test": y[9000:]}
     blocks = python_blocks()

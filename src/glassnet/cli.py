@@ -389,7 +389,7 @@ class ProgressBar(gn.Callback):
 
         self.progress = Progress(
             TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]}"),
             TextColumn("{task.fields[speed]:,.0f} samples/s"),
@@ -691,12 +691,12 @@ def show_scores(scores: dict[str, Any], class_names: list[str] | None, title: st
                 str(per_class["support"][i]),
             )
         STATE.say(detail)
-        matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
-        matrix.add_column("")
+        matrix = Table(title="confusion matrix (rows: true class, columns: predicted)")
+        matrix.add_column("true")
         for i in range(n):
-            matrix.add_column(names[i][:6], justify="right")
+            matrix.add_column(str(i), justify="right")
         for i, row in enumerate(scores["confusion_matrix"]):
-            matrix.add_row(names[i][:12], *map(str, row))
+            matrix.add_row(f"{i} {names[i][:12]}", *map(str, row))
         STATE.say(matrix)
 
 
@@ -965,13 +965,21 @@ def download(
     data_dir: Annotated[str | None, typer.Option(help="Download here instead of the cache.")] = (
         None
     ),
+    mirror: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Base URL to download from instead of the data set's own mirrors (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Fetch a named data set into the cache (checksums verified, progress shown)."""
     from glassnet import datasets
 
     if name not in ("mnist", "fashion-mnist"):
         raise UserError(f"Unknown data set {name!r}; expected mnist or fashion-mnist.")
-    folder = datasets.download(name, data_dir, progressbar=not STATE.quiet and not STATE.json)
+    folder = datasets.download(
+        name, data_dir, mirrors=mirror or None, progressbar=not STATE.quiet and not STATE.json
+    )
     if STATE.json:
         STATE.emit({"event": "download", "name": name, "folder": str(folder)})
     else:

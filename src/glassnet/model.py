@@ -121,6 +121,15 @@ class Sequential:
         self.layers[0].input_grad = False
         self._values, self._grads = pack_parameters(self.parameters(), self.dtype)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # NOTE: copy.deepcopy and pickle copy each parameter array on its own, which would cut
+        # them loose from the packed buffer (and from the optimizer, which updates the buffer).
+        # Pack them again so that a copy trains like the original.
+        self.__dict__.update(state)
+        self._values, self._grads = pack_parameters(self.parameters(), self.dtype)
+        if self.optimizer is not None:
+            self.optimizer._find_targets()
+
     def _name_layers(self) -> None:
         counts: dict[str, int] = {}
         seen: set[str] = set()

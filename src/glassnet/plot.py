@@ -35,6 +35,7 @@ def plot_history(ax, history: Mapping[str, Sequence[float]], metric: str = "loss
     if f"val_{metric}" in history:
         ax.plot(epochs, history[f"val_{metric}"], marker="o", label=f"validation {metric}")
     ax.set_xlabel("epoch")
+    ax.set_xticks(epochs[:: max(1, len(epochs) // 10)])
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} per epoch")
     ax.grid(alpha=0.3)

@@ -1,0 +1,298 @@
+"""The benchmark's output: issue 5's targets checked against the measurements, and Markdown.
+
+Everything here reads the results dictionary that `run.py` also writes as JSON; nothing is
+measured or hard-coded, so a target's status always follows from the numbers beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Issue 5's targets. Speed: a peer's time per epoch ÷ glassnet's, at least this much.
+SPEED_TARGETS = [("seed", "torch", 4.0), ("seed", "sklearn", 2.5)]
+SPEED_TARGETS += [("wide", "torch", 1.3), ("wide", "sklearn", 2.5)]
+ACCURACY_POINTS = 1.0  # |glassnet − PyTorch| test accuracy, in percentage points
+LATENCY_US = 10.0  # one-sample predict_proba of the seed network
+IMPORT_S = 0.3  # import glassnet
+MEMORY_FACTOR = 2.0  # peak while training ≤ 2 × (float32 data set + parameters)
+
+LABELS = {
+    "glassnet": "glassnet",
+    "numpy": "bare NumPy loop",
+    "torch": "PyTorch eager",
+    "torch-dataloader": "PyTorch + DataLoader",
+    "sklearn": "scikit-learn",
+}
+
+
+def _target(name: str, goal: str, measured: str, passed: bool | None, note: str = "") -> dict:
+    status = "n/a" if passed is None else ("PASS" if passed else "MISS")
+    return {"target": name, "goal": goal, "measured": measured, "status": status, "note": note}
+
+
+def check_targets(results: dict) -> list[dict]:
+    """Each target of issue 5 with its measured value and PASS, MISS or n/a (with the reason)."""
+    rows = []
+    workloads = results["workloads"]
+
+    def framework(workload: str, key: str) -> dict | None:
+        return workloads.get(workload, {}).get("frameworks", {}).get(key)
+
+    for workload, peer, goal in SPEED_TARGETS:
+        name = f"{workload}: {LABELS[peer]} time per epoch ÷ glassnet's"
+        mine, theirs = framework(workload, "glassnet"), framework(workload, peer)
+        if mine is None or theirs is None:
+            missing = "glassnet" if mine is None else LABELS[peer]
+            if workload not in workloads:
+                missing = f"the {workload} workload"
+            rows.append(_target(name, f"≥ {goal:g}×", "—", None, f"{missing} not run"))
+            continue
+        ratio = theirs["ratio_to_glassnet"]
+        # What meeting the goal asks of glassnet, against the hardware: its epoch would have to
+        # take the peer's time ÷ goal, i.e. run the epoch's matrix products at this rate.
+        needed = goal * theirs["gflops"]
+        share = 100 * needed / results["matmul"]["peak_gflops"]
+        note = f"needs {needed:.0f} GFLOP/s, {share:.0f} % of the measured matmul peak"
+        rows.append(_target(name, f"≥ {goal:g}×", f"{ratio:.2f}×", ratio >= goal, note))
+
+    for workload in workloads:
+        name = f"{workload}: test accuracy, glassnet vs PyTorch eager"
+        mine, theirs = framework(workload, "glassnet"), framework(workload, "torch")
+        goal = f"within {ACCURACY_POINTS:g} point"
+        if mine is None or theirs is None:
+            rows.append(_target(name, goal, "—", None, "glassnet or PyTorch not run"))
+            continue
+        points = 100 * (mine["test_accuracy"] - theirs["test_accuracy"])
+        measured = (
+            f"{100 * mine['test_accuracy']:.2f} % vs {100 * theirs['test_accuracy']:.2f} % "
+            f"({points:+.2f} points)"
+        )
+        rows.append(_target(name, goal, measured, abs(points) <= ACCURACY_POINTS))
+
+    seed = framework("seed", "glassnet")
+    name = "seed: one-sample predict_proba latency"
+    if seed is None or "latency_us" not in seed:
+        rows.append(_target(name, f"< {LATENCY_US:g} µs", "—", None, "seed workload not run"))
+    else:
+        latency = seed["latency_us"]
+        rows.append(
+            _target(name, f"< {LATENCY_US:g} µs", f"{latency:.1f} µs", latency < LATENCY_US)
+        )
+
+    imported = results.get("import_time", {}).get("glassnet")
+    if imported is None:
+        rows.append(_target("import glassnet", f"< {IMPORT_S:g} s", "—", None, "not measured"))
+    else:
+        seconds = imported["seconds"]
+        rows.append(
+            _target("import glassnet", f"< {IMPORT_S:g} s", f"{seconds:.3f} s", seconds < IMPORT_S)
+        )
+
+    for workload in workloads:
+        name = f"{workload}: glassnet peak memory while training"
+        goal = f"≤ {MEMORY_FACTOR:g} × (data + parameters)"
+        mine = framework(workload, "glassnet")
+        memory = (mine or {}).get("memory", {})
+        if "peak_training_mib" not in memory:
+            note = memory.get("error", "not measured")
+            rows.append(_target(name, goal, "—", None, note))
+            continue
+        bound = MEMORY_FACTOR * (memory["data_mib"] + memory["parameters_mib"])
+        peak = memory["peak_training_mib"]
+        measured = f"{peak:.0f} MiB of {bound:.0f} MiB (whole process)"
+        rows.append(_target(name, goal, measured, peak <= bound))
+    return rows
+
+
+# ---------------------------------------------------------------------------------- Markdown
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int]) -> str:
+    """A Markdown table; columns listed in ``right`` are right-aligned."""
+    rule = ["---:" if i in right else "---" for i in range(len(headers))]
+    lines = [headers, rule, *rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def _rate(per_second: float) -> str:
+    if per_second >= 1e6:
+        return f"{per_second / 1e6:.2f} M/s"
+    return f"{per_second / 1e3:.0f} k/s"
+
+
+NOISY = "other processes shared the CPUs: the figures are disturbed, compare ratios only"
+
+
+def _share(value: float | None) -> str:
+    return "?" if value is None else f"{100 * value:.0f} %"
+
+
+def _noisy(results: dict) -> bool:
+    """Whether other processes took more than 5 % of the CPUs during the run."""
+    return (results.get("others_cpu_share") or 0.0) > 0.05
+
+
+def _label(key: str, result: dict) -> str:
+    version = result.get("version", "")
+    return f"{LABELS.get(key, key)} {version}".strip()
+
+
+def markdown(results: dict) -> str:
+    """The whole report: machine, one table per workload, prediction, memory, targets, method."""
+    machine, matmul, data = results["machine"], results["matmul"], results["data"]
+    threads = machine["threads"]
+    pools = threads.get("threadpoolctl")
+    pools_text = (
+        ", ".join(f"{p['internal_api']} ({p['library']}) {p['num_threads']}" for p in pools)
+        if isinstance(pools, list)
+        else pools
+    )
+    libraries = [f"NumPy {machine['numpy']}"]
+    if "glassnet" in machine:
+        commit = machine.get("glassnet_commit")
+        libraries.insert(0, f"glassnet {machine['glassnet']}" + (f" ({commit})" if commit else ""))
+    blas = [p for p in pools if p["library"] == "numpy"] if isinstance(pools, list) else []
+    numpy_at = 1 if "glassnet" in machine else 0
+    if blas:
+        name = {"openblas": "OpenBLAS", "mkl": "MKL"}.get(blas[0]["internal_api"], "BLAS")
+        kernels = f", {blas[0]['architecture']} kernels" if blas[0]["architecture"] else ""
+        libraries[numpy_at] += f" ({name} {blas[0]['version']}{kernels})"
+    if "torch" in machine:
+        libraries.append(f"PyTorch {machine['torch']} ({machine.get('torch_blas', '?')})")
+    if "sklearn" in machine:
+        libraries.append(f"scikit-learn {machine['sklearn']}")
+    start, end = results["load_average"]["start"], results["load_average"]["end"]
+    lines = ["# glassnet benchmark (issue 5)", ""]
+    if not results["comparable_with_targets"]:
+        lines += [
+            "> **Not comparable with the targets:** "
+            + ", ".join(results["not_comparable_because"])
+            + ".",
+            "",
+        ]
+    torch_threads = threads.get("torch.get_num_threads")
+    lines += [
+        f"- Command: `{results['command']}`",
+        f"- Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs "
+        f"({machine['usable_cpus']} usable), {machine.get('memory_gib', '?')} GiB RAM; "
+        f"{machine['platform']}; Python {machine['python']}",
+        f"- Libraries: {', '.join(libraries)}",
+        f"- Threads: {threads['requested']} (OMP/OPENBLAS/MKL_NUM_THREADS"
+        + (f", torch.set_num_threads → {torch_threads}" if torch_threads else "")
+        + f"); threadpoolctl sees: {pools_text}",
+        f"- Load: other processes used {_share(results['others_cpu_share'])} of the CPUs during "
+        "the run ("
+        + ", ".join(
+            f"{name} epochs: " + ", ".join(_share(v) for v in w["others_cpu_share_each_round"])
+            for name, w in results["workloads"].items()
+        )
+        + f"); 1-min load average {start[0]:.2f} at the start, {end[0]:.2f} at the end"
+        + (f" — **{NOISY}**" if _noisy(results) else ""),
+        f"- Float32 matmul peak: {matmul['peak_gflops']:.1f} GFLOP/s (best of {matmul['repeats']} "
+        f"{matmul['size']}×{matmul['size']} products; NumPy {matmul['numpy_gflops']:.1f}"
+        + (f", PyTorch {matmul['torch_gflops']:.1f}" if "torch_gflops" in matmul else "")
+        + ")",
+        f"- Data: {data['name']}, {data['train_samples']:,} training and {data['test_samples']:,} "
+        f"test images, {data['features']} features, {data['classes']} classes, float32 in [0, 1]",
+    ]
+    for key, note in results["skipped"].items():
+        lines.append(f"- Skipped {LABELS.get(key, key)}: {note}")
+
+    for name, workload in results["workloads"].items():
+        lines += ["", f"## {name}: {workload['description']}", ""]
+        rows = []
+        for key, r in workload["frameworks"].items():
+            rows.append(
+                [
+                    _label(key, r),
+                    f"{r['median_epoch_s']:.3f}",
+                    f"{r['ratio_to_glassnet']:.2f}×" if "ratio_to_glassnet" in r else "—",
+                    f"{100 * r['test_accuracy']:.2f} %",
+                    f"{r['gflops']:.1f}",
+                    f"{r['percent_of_peak']:.1f} %",
+                ]
+            )
+        headers = ["framework", "s/epoch (median)", "time ÷ glassnet's", "test accuracy"]
+        headers += ["GFLOP/s", "% of peak"]
+        lines.append(table(headers, rows, right=range(1, 6)))
+        lines += [
+            "",
+            f"{workload['flops_per_epoch'] / 1e9:.1f} GFLOP of matrix products per epoch; "
+            f"{workload['parameters']:,} parameters. Per-epoch times: "
+            + "; ".join(
+                f"{LABELS.get(k, k)} " + ", ".join(f"{s:.3f}" for s in r["epoch_seconds"])
+                for k, r in workload["frameworks"].items()
+            )
+            + ".",
+        ]
+
+    rows = []
+    for name, workload in results["workloads"].items():
+        for key, r in workload["frameworks"].items():
+            if "latency_us" in r:
+                rows.append(
+                    [
+                        name,
+                        _label(key, r),
+                        f"{r['latency_us']:.1f} µs",
+                        f"{_rate(r['throughput_per_s'])} ({r['throughput_batch']:,} per call)",
+                    ]
+                )
+    lines += ["", "## Prediction with the trained networks (class probabilities)", ""]
+    lines.append(
+        table(["workload", "framework", "1 sample, median", "batch throughput"], rows, right=(2, 3))
+    )
+
+    rows = []
+    for name, workload in results["workloads"].items():
+        for key, r in workload["frameworks"].items():
+            m = r.get("memory", {})
+            if "peak_training_mib" not in m:
+                rows.append([name, _label(key, r), m.get("error", "not measured"), "", "", ""])
+                continue
+            bound = MEMORY_FACTOR * (m["data_mib"] + m["parameters_mib"])
+            rows.append(
+                [
+                    name,
+                    _label(key, r),
+                    f"{m['baseline_mib']:.0f} MiB",
+                    f"{m['peak_training_mib']:.0f} MiB",
+                    f"{m['increment_mib']:+.0f} MiB",
+                    f"{bound:.0f} MiB",
+                ]
+            )
+    lines += ["", "## Resident memory while training (a fresh process each, one epoch)", ""]
+    headers = ["workload", "framework", "after imports + data", "peak while training"]
+    headers += ["training adds", f"{MEMORY_FACTOR:g} × (data + parameters)"]
+    lines.append(table(headers, rows, right=(2, 3, 4, 5)))
+
+    imports = results.get("import_time", {})
+    if imports:
+        lines += ["", "## Import time", ""]
+        lines.append(
+            "; ".join(f"`import {module}`: {t['seconds']:.3f} s" for module, t in imports.items())
+            + f" (median of {next(iter(imports.values()))['runs']} fresh interpreters, minus the "
+            f"{next(iter(imports.values()))['interpreter_s']:.3f} s of `python -c pass`)."
+        )
+
+    lines += ["", "## Targets (issue 5)", ""]
+    if _noisy(results):
+        lines += [
+            f"> Other processes used {_share(results['others_cpu_share'])} of the CPUs during "
+            "this run: the speed and latency figures below are not conclusive.",
+            "",
+        ]
+    rows = [
+        [
+            t["target"],
+            t["goal"],
+            t["measured"],
+            t["status"] + (f" ({t['note']})" if t["note"] else ""),
+        ]
+        for t in results["targets"]
+    ]
+    lines.append(table(["target", "goal", "measured", "status"], rows, right=()))
+
+    lines += ["", "## How it was measured", ""]
+    lines += [f"- {line}" for line in results["method"]]
+    return "\n".join(lines) + "\n"
