@@ -339,3 +339,21 @@ def test_a_deep_copy_trains_like_the_original():
     assert np.array_equal(twin.get_weights(), model.get_weights())
     twin.parameter("dense_0.W").value[0, 0] = 42.0
     assert twin.get_weights()[0] == 42.0 and model.get_weights()[0] != 42.0
+
+
+def test_a_callback_can_stop_training_after_a_batch():
+    class StopAtBatch3(gn.Callback):
+        def on_batch_end(self, batch, logs):
+            if batch == 2:
+                self.model.stop_training = True
+
+    model = gn.MLP([2, 3, 2], seed=0)
+    history = model.fit(
+        np.zeros((100, 2), np.float32),
+        np.zeros(100, int),
+        epochs=5,
+        batch_size=10,
+        callbacks=[StopAtBatch3()],
+    )
+    assert history.stopped_early and not history.interrupted and history.epoch == []
+    assert model.optimizer.iterations == 3

@@ -493,8 +493,9 @@ class Sequential:
                 for callback in all_callbacks:
                     callback.on_epoch_begin(epoch, {})
                 logs = self._train_epoch(self._fit, batch_callbacks, interrupt)
-                if interrupt.raised:
-                    history.interrupted = True
+                if logs is None:  # stopped in the middle of the epoch
+                    history.interrupted = interrupt.raised
+                    history.stopped_early = not interrupt.raised
                     break
                 if validation_data is not None:
                     X_val, y_val = validation_data
@@ -512,8 +513,14 @@ class Sequential:
         self.history = history
         return history
 
-    def _train_epoch(self, fit: _Fit, batch_callbacks: list[Callback], interrupt) -> dict:
-        """Run the rest of the current epoch: forward → loss → backward → step, batch by batch."""
+    def _train_epoch(
+        self, fit: _Fit, batch_callbacks: list[Callback], interrupt: _InterruptFlag
+    ) -> dict[str, float] | None:
+        """Run the rest of the current epoch: forward → loss → backward → step, batch by batch.
+
+        Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
+        stopped training after a batch.
+        """
         state, X, y, size = fit.state, fit.X, fit.y, fit.batch_size
         if state.batch == 0:
             state.order = fit.rng.permutation(len(X)) if fit.shuffle else None
@@ -543,8 +550,8 @@ class Sequential:
                 logs = state.logs(classify, label_width)
                 for callback in batch_callbacks:
                     callback.on_batch_end(batch, logs)
-            if interrupt.raised:
-                return {}
+            if interrupt.raised or self.stop_training:
+                return None
         if not np.isfinite(self._values).all():
             self._diverged(last_finite, state, math.nan, fit.history)
         return state.logs(classify, label_width)

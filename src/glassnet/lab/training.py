@@ -182,23 +182,20 @@ class Trainer:
                 run.status = "stopped"
                 send({"type": "end", "status": "stopped", "message": "Stopped before training."})
                 return
-            try:
-                # A diverging loss is reported by fit's TrainingDivergedError, not by warnings.
-                with np.errstate(over="ignore", invalid="ignore"):
-                    model.fit(
-                        X,
-                        y,
-                        epochs=config.epochs,
-                        batch_size=config.batch_size,
-                        optimizer=config.optimizer,
-                        learning_rate=config.learning_rate,
-                        validation_data=(X_val, y_val) if len(X_val) else None,
-                        callbacks=[reporter],
-                        seed=config.seed,
-                    )
-                stopped = self._stop.is_set()
-            except _StopRequested:
-                stopped = True
+            # A diverging loss is reported by fit's TrainingDivergedError, not by warnings.
+            with np.errstate(over="ignore", invalid="ignore"):
+                model.fit(
+                    X,
+                    y,
+                    epochs=config.epochs,
+                    batch_size=config.batch_size,
+                    optimizer=config.optimizer,
+                    learning_rate=config.learning_rate,
+                    validation_data=(X_val, y_val) if len(X_val) else None,
+                    callbacks=[reporter],
+                    seed=config.seed,
+                )
+            stopped = self._stop.is_set()
             reporter.send_weights(model)
             run.model = model
             status = "stopped" if stopped else "done"
@@ -222,10 +219,6 @@ class Trainer:
             message = f"Training failed: {type(error).__name__}: {error}"
             send({"type": "end", "status": "failed", "message": message})
             run.status = "failed"
-
-
-class _StopRequested(Exception):
-    """Raised from a batch callback to end `fit` after the current batch."""
 
 
 class _Reporter(Callback):
@@ -252,10 +245,9 @@ class _Reporter(Callback):
         self._sums = (0, 0.0, 0.0)
 
     def on_batch_end(self, batch, logs):
-        # NOTE: fit checks model.stop_training only at the end of an epoch; raising here stops
-        # after this batch's update, which leaves the weights consistent.
         if self.stop.is_set():
-            raise _StopRequested
+            self.model.stop_training = True  # fit ends after this batch
+            return
         if (batch + 1) % self.every == 0 or batch + 1 == self.batches:
             seen = min((batch + 1) * self.batch_size, self.samples)
             sums = (seen, logs["loss"] * seen, logs.get("accuracy", 0.0) * seen)
