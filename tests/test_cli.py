@@ -293,3 +293,35 @@ def test_download_from_a_local_server_fails_cleanly(tmp_path, mnist_dir):
     assert "train-images-idx3-ubyte.gz" in error and "hash" in error
     leftovers = [p for p in target.rglob("*") if p.is_file()] if target.exists() else []
     assert all(p.name.startswith("t10k") for p in leftovers)  # no partial or unverified file
+
+
+def test_glassnet_lab_serves_the_page(digit_run):
+    """`glassnet lab MODEL --port 0` starts a real server; the page and the model answer."""
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    command = [sys.executable, "-m", "glassnet.cli", "lab", str(digit_run), "--port", "0",
+               "--model-dir", str(digit_run)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(url + "api/model", timeout=5) as response:
+                    model = json.loads(response.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert b"<canvas" in response.read()
+        assert model["sizes"] == [784, 16, 16, 10] and model["trained"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode in (0, 1, -signal.SIGINT)
