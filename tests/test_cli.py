@@ -302,8 +302,17 @@ def test_glassnet_lab_serves_the_page(digit_run):
     import time
     import urllib.request
 
-    command = [sys.executable, "-m", "glassnet.cli", "lab", str(digit_run), "--port", "0",
-               "--model-dir", str(digit_run)]
+    command = [
+        sys.executable,
+        "-m",
+        "glassnet.cli",
+        "lab",
+        str(digit_run),
+        "--port",
+        "0",
+        "--model-dir",
+        str(digit_run),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
