@@ -83,3 +83,15 @@ def test_a_broken_gradient_is_caught_by_the_harness():
 
     with pytest.raises(AssertionError, match="Gradient of WrongMSE is wrong"):
         check_loss_gradient(WrongMSE(), RNG.standard_normal((3, 2)), RNG.standard_normal((3, 2)))
+
+
+def test_rows_far_apart_in_one_batch_stay_exact():
+    """The batch-wide shift falls back to per-row shifts when a row would underflow."""
+    logits = np.array([[0.0, 1.0], [-200.0, -199.0], [300.0, 301.0]], dtype=np.float32)
+    value, grad = gn.SoftmaxCrossEntropy().value_and_gradient(logits, np.array([1, 1, 1]))
+    expected_p = np.exp([0.0, 1.0]) / np.exp([0.0, 1.0]).sum()
+    assert value == pytest.approx(-np.log(expected_p[1]), rel=1e-6)
+    np.testing.assert_allclose(grad * 3, np.tile(expected_p - [0, 1], (3, 1)), rtol=1e-5)
+    np.testing.assert_allclose(
+        gn.Softmax().function(logits), np.tile(expected_p, (3, 1)), rtol=1e-6
+    )

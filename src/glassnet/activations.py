@@ -7,6 +7,7 @@ anyway, so backward needs no extra memory and no second evaluation of f.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -119,14 +120,47 @@ class LeakyReLU(Activation):
         return {"alpha": self.alpha}
 
 
+# exp(−69) ≈ 1e-30: a row whose exponentials sum below this lost digits to underflow.
+_SMALLEST_SUM = 1e-30
+
+
+@functools.lru_cache(maxsize=32)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+def exp_shifted(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stable pieces of softmax: z − c, e^(z − c) and the row sums Σ_j e^(z_j − c).
+
+    Softmax does not change when a constant c is subtracted from a row; with c ≥ every z of the
+    row, no exponential can overflow. The batch's largest z is such a c for every row, found by
+    one reduction instead of one per row; only when some row lies so far below it that its
+    exponentials underflow is each row shifted by its own max instead.
+
+    Shapes
+    ------
+    z : (batch, classes) → shifted, e : (batch, classes); sums : (batch,)
+    """
+    ones = _ones(z.shape[1], z.dtype)
+    shifted = z - np.maximum.reduce(z, axis=None)
+    e = np.exp(shifted)
+    sums = e.dot(ones)  # row sums as one BLAS call: cheaper than e.sum(axis=1) on small batches
+    if np.minimum.reduce(sums) < _SMALLEST_SUM:
+        shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
+        e = np.exp(shifted)
+        sums = e.dot(ones)
+    return shifted, e, sums
+
+
 class Softmax(Activation):
     """a_i = e^(z_i) / Σ_j e^(z_j), row by row: the output layer's probabilities.
 
-    Computed with the max of each row subtracted first (the result is the same, exp cannot
-    overflow). The backward pass is the Jacobian-vector product
-    dL/dz = a ⊙ (dL/da − Σ_j dL/da_j · a_j). For training, `SoftmaxCrossEntropy` fuses softmax
-    with the loss instead, which is faster and exact; this layer is for inspection and for
-    models that need a softmax in the middle.
+    Computed with a shift that keeps exp from overflowing (see `exp_shifted`). The backward pass
+    is the Jacobian-vector product dL/dz = a ⊙ (dL/da − Σ_j dL/da_j · a_j). For training,
+    `SoftmaxCrossEntropy` fuses softmax with the loss instead, which is faster and exact; this
+    layer is for inspection and for models that need a softmax in the middle.
 
     Shapes
     ------
@@ -134,10 +168,8 @@ class Softmax(Activation):
     """
 
     def function(self, z):
-        # ufunc.reduce rather than z.max()/e.sum(): the same result, half the call overhead
-        e = z - np.maximum.reduce(z, axis=1, keepdims=True)
-        np.exp(e, out=e)
-        e /= np.add.reduce(e, axis=1, keepdims=True)
+        _, e, sums = exp_shifted(z)
+        e /= sums[:, None]
         return e
 
     def backward(self, grad_a):

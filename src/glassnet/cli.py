@@ -52,7 +52,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "optimizer": None,
     "learning_rate": None,
     "momentum": 0.9,
-    "schedule": "constant",
+    "schedule": "cosine",
     "epochs": 10,
     "batch_size": 32,
     "validation_split": 0.1,
@@ -501,7 +501,10 @@ def train(
     momentum: Annotated[float | None, typer.Option(help="SGD momentum (default 0.9).")] = None,
     schedule: Annotated[
         str | None,
-        typer.Option(help="constant (default), step, exponential or cosine (per epoch)."),
+        typer.Option(
+            help="cosine (default: a warm-up epoch, then down to 0), constant, step or "
+            "exponential; per epoch."
+        ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Default 10.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Default 32.")] = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import exp_shifted
 from .errors import DataError, ShapeError
 
 
@@ -111,7 +112,7 @@ class SoftmaxCrossEntropy(Loss):
 
     The gradient with respect to z is that simple because the softmax Jacobian and the
     derivative of the log cancel: this is why the two are fused. log p is computed as
-    z − max(z) − log Σ e^(z − max(z)) (log-sum-exp), which never overflows.
+    z − c − log Σ e^(z − c) (log-sum-exp) with a shift c ≥ z, which never overflows.
 
     Targets are integer class ids (batch,) or one-hot / probability rows (batch, classes).
 
@@ -128,23 +129,19 @@ class SoftmaxCrossEntropy(Loss):
 
     def value_and_gradient(self, pred, target):
         batch, n_classes = pred.shape
-        # NOTE: ufunc.reduce is called directly: on small batches the array methods
-        # (pred.max, p.sum) cost twice as much for the same result.
-        shifted = pred - np.maximum.reduce(pred, axis=1, keepdims=True)  # z − max z
-        p = np.exp(shifted)  # (batch, classes)
-        sums = np.add.reduce(p, axis=1, keepdims=True)  # (batch, 1)
-        p /= sums
-        log_sums = np.log(sums)  # log Σ e^(z − max z)
+        shifted, p, sums = exp_shifted(pred)  # z − c, e^(z − c) (batch, classes), Σ (batch,)
+        p /= sums[:, None]
+        log_sums = np.log(sums)  # log Σ_j e^(z_j − c), so log p = z − c − log_sums
         if target.ndim == 1:
             check_class_ids(target, n_classes)
             # the true class of row i sits at flat index i·classes + target[i]
             true = self._flat_rows(batch, n_classes) + target
-            log_p_true = shifted.ravel().take(true) - log_sums.ravel()  # (batch,)
+            log_p_true = shifted.ravel().take(true) - log_sums  # (batch,)
             loss = -float(np.add.reduce(log_p_true)) / batch
             p.ravel()[true] -= 1.0
         else:
             target = _as_columns(target, pred, "SoftmaxCrossEntropy")
-            loss = float(np.add.reduce(log_sums.ravel()) - np.vdot(shifted, target)) / batch
+            loss = float(np.add.reduce(log_sums) - np.vdot(shifted, target)) / batch
             p -= target
         p *= 1.0 / batch
         return loss, p
