@@ -195,7 +195,6 @@ def test_one_class_is_refused_with_a_clear_error():
         ({"max_iter": 2.5}, "max_iter must be a whole number"),
         ({"dtype": "int32"}, "dtype must be float32 or float64"),
         ({"optimizer": "lbfgs"}, "Unknown optimizer 'lbfgs'"),
-        ({"optimizer": "rmsprop", "weight_decay": 0.1}, "'rmsprop' has no weight decay"),
         ({"early_stopping": True, "validation_fraction": 1.5}, "validation_fraction must be"),
     ],
 )

@@ -282,12 +282,6 @@ class _BaseMLP(BaseEstimator):
         if name == "sgd":
             options["momentum"] = self.momentum
         if self.weight_decay:
-            if name == "rmsprop":
-                raise ValueError(
-                    f"optimizer='rmsprop' has no weight decay, got weight_decay="
-                    f"{self.weight_decay!r}. Use optimizer='adam', 'adamw' or 'sgd', or set "
-                    "weight_decay=0."
-                )
             options["weight_decay"] = self.weight_decay
         model.optimizer = optimizers.get(name, model.parameters(), **options)
         self.model_ = model
@@ -399,7 +393,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Samples per gradient step; "auto" is ``min(200, n_samples)``.
     weight_decay : float, default=0.0
         λ added as λ·w to the gradient of every weight and bias (L2 regularisation; decoupled for
-        "adamw"; not available with "rmsprop"). scikit-learn's ``alpha`` ≈ λ · batch size.
+        "adamw"). scikit-learn's ``alpha`` ≈ λ · batch size.
     momentum : float, default=0.9
         Momentum of the "sgd" optimizer (ignored by the others).
     early_stopping : bool, default=False
@@ -621,7 +615,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Samples per gradient step; "auto" is ``min(200, n_samples)``.
     weight_decay : float, default=0.0
         λ added as λ·w to the gradient of every weight and bias (L2 regularisation; decoupled for
-        "adamw"; not available with "rmsprop"). scikit-learn's ``alpha`` ≈ λ · batch size.
+        "adamw"). scikit-learn's ``alpha`` ≈ λ · batch size.
     momentum : float, default=0.9
         Momentum of the "sgd" optimizer (ignored by the others).
     early_stopping : bool, default=False
