@@ -260,7 +260,9 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
             }
             if key != "torch-dataloader":  # its network predicts exactly like PyTorch eager's
                 progress(f"{name}: prediction with {key}")
+                meter = measure.OtherProcessesCpu()
                 result.update(measure.prediction(trainer, X_test, args))
+                result["others_cpu_share_prediction"] = meter.share()
             progress(f"  {key}: {median:.3f} s/epoch, test accuracy {result['test_accuracy']:.4f}")
         del trainers
         if "glassnet" in frameworks:
