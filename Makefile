@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-DEB_PACKAGES := dataset-fashion-mnist
+DEB_PACKAGES := dataset-fashion-mnist chromium chromium-driver
 EXTRAS := all,test
 
 .PHONY: demo test bench lint system-packages venv clean
@@ -30,11 +30,11 @@ $(BIN)/activate: pyproject.toml
 venv: $(BIN)/activate
 
 demo: system-packages venv
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/glassnet train
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/mypy src/glassnet
 
 test: system-packages venv lint

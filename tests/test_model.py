@@ -324,3 +324,36 @@ def test_float32_is_kept_through_training():
     model.fit(X, [0, 1, 0, 1], epochs=2)
     assert model.get_weights().dtype == np.float32
     assert model.predict_proba(X).dtype == np.float32
+
+
+def test_a_deep_copy_trains_like_the_original():
+    import copy
+
+    X = np.random.default_rng(0).standard_normal((32, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = gn.MLP([3, 4, 2], seed=0)
+    model.fit(X, y, epochs=1, optimizer="adam", seed=0)
+    twin = copy.deepcopy(model)
+    model.fit(X, y, epochs=2, seed=1)
+    twin.fit(X, y, epochs=2, seed=1)
+    assert np.array_equal(twin.get_weights(), model.get_weights())
+    twin.parameter("dense_0.W").value[0, 0] = 42.0
+    assert twin.get_weights()[0] == 42.0 and model.get_weights()[0] != 42.0
+
+
+def test_a_callback_can_stop_training_after_a_batch():
+    class StopAtBatch3(gn.Callback):
+        def on_batch_end(self, batch, logs):
+            if batch == 2:
+                self.model.stop_training = True
+
+    model = gn.MLP([2, 3, 2], seed=0)
+    history = model.fit(
+        np.zeros((100, 2), np.float32),
+        np.zeros(100, int),
+        epochs=5,
+        batch_size=10,
+        callbacks=[StopAtBatch3()],
+    )
+    assert history.stopped_early and not history.interrupted and history.epoch == []
+    assert model.optimizer.iterations == 3

@@ -166,3 +166,9 @@ def test_state_dict_round_trip_resumes_identically():
         opt_a.step()
         opt_b.step()
     assert np.array_equal(a.value, b.value)
+
+
+def test_rmsprop_weight_decay_adds_lambda_w_to_the_gradient():
+    # g' = 0.5 + 0.1·1 = 0.6; s = 0.1·0.36; w = 1 − 0.01·0.6/√0.036
+    w = run(gn.RMSprop, 1, gradient=(0.5, -1.0), learning_rate=0.01, weight_decay=0.1)
+    assert w[0] == pytest.approx(1 - 0.01 * 0.6 / math.sqrt(0.036), rel=1e-6)

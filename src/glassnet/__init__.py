@@ -9,7 +9,9 @@
 from . import (
     activations,
     callbacks,
+    checkpoints,
     initializers,
+    io,
     losses,
     metrics,
     optimizers,
@@ -19,7 +21,9 @@ from . import (
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Step, Tanh
 from .batching import iterate_minibatches
 from .callbacks import Callback, EarlyStopping, History, LearningRateScheduler, Progress
+from .checkpoints import Checkpoint, load_checkpoint
 from .errors import DataError, ShapeError, TrainingDivergedError
+from .io import ModelFileError, load
 from .layers import Dense, Dropout, Layer
 from .losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from .model import MLP, Sequential, from_config
@@ -36,6 +40,7 @@ __all__ = [
     "AdamW",
     "BinaryCrossEntropy",
     "Callback",
+    "Checkpoint",
     "DataError",
     "Dense",
     "Dropout",
@@ -46,6 +51,7 @@ __all__ = [
     "LeakyReLU",
     "LearningRateScheduler",
     "MeanSquaredError",
+    "ModelFileError",
     "Parameter",
     "Perceptron",
     "Progress",
@@ -61,9 +67,13 @@ __all__ = [
     "TrainingDivergedError",
     "activations",
     "callbacks",
+    "checkpoints",
     "from_config",
     "initializers",
+    "io",
     "iterate_minibatches",
+    "load",
+    "load_checkpoint",
     "losses",
     "metrics",
     "optimizers",

@@ -3,8 +3,9 @@
 Hooks: ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)``,
 ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``. A callback sees the model as ``self.model``
 (and its optimizer as ``self.model.optimizer``) and may stop training by setting
-``self.model.stop_training = True``. ``on_batch_end`` is only called on callbacks that define it,
-so an epoch-level callback costs nothing per batch.
+``self.model.stop_training = True``: from ``on_batch_end`` training ends after that batch (the
+partial epoch is not recorded), from ``on_epoch_end`` after that epoch. ``on_batch_end`` is only
+called on callbacks that define it, so an epoch-level callback costs nothing per batch.
 """
 
 from __future__ import annotations

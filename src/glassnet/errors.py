@@ -54,7 +54,13 @@ def as_float_array(x: object, name: str, dtype: np.dtype) -> np.ndarray:
                 "(e.g. with np.asarray(..., dtype=float))."
             )
         array = array.astype(dtype, copy=False)
-    if array.size and not np.isfinite(array).all():
+    # NOTE: a sum is NaN or inf whenever an entry is, so one cheap reduction clears the common
+    # case; only a non-finite sum (maybe an overflow of finite values) needs the full check.
+    if (
+        array.size
+        and not np.isfinite(np.add.reduce(array, axis=None))
+        and (not np.isfinite(array).all())
+    ):
         bad = np.argwhere(~np.isfinite(array))[0]
         raise DataError(
             f"{name} contains NaN or infinite values "

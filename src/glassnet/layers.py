@@ -120,6 +120,7 @@ class Dense(Layer):
         self.W = Parameter(np.empty((self.n_inputs, self.n_neurons), self.dtype))
         self.b = Parameter(np.empty(self.n_neurons, self.dtype)) if use_bias else None
         self._x: np.ndarray | None = None
+        self._ones = np.ones(0, dtype=self.dtype)  # (batch,), for the bias gradient
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
@@ -139,7 +140,8 @@ class Dense(Layer):
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
         self._x = x  # (batch, n_inputs), kept for dL/dW
-        z = x @ self.W.value  # (batch, n_neurons)
+        # NOTE: ndarray.dot is x @ W with less call overhead, which matters for small batches.
+        z = x.dot(self.W.value)  # (batch, n_neurons)
         if self.b is not None:
             z += self.b.value
         return z
@@ -148,10 +150,14 @@ class Dense(Layer):
         # dL/dW = xᵀ · dL/dz, dL/db = Σ_batch dL/dz, dL/dx = dL/dz · Wᵀ
         if self._x is None:
             raise RuntimeError(f"{self._label()}: backward() called before forward().")
-        np.matmul(self._x.T, grad_z, out=self.W.grad)
+        self._x.T.dot(grad_z, out=self.W.grad)
         if self.b is not None:
-            np.sum(grad_z, axis=0, out=self.b.grad)
-        return grad_z @ self.W.value.T if self.input_grad else None
+            # Σ over the batch as a product with a vector of ones: one BLAS call, several
+            # times faster than grad_z.sum(axis=0) on small batches.
+            if len(self._ones) != len(grad_z):
+                self._ones = np.ones(len(grad_z), dtype=self.dtype)
+            self._ones.dot(grad_z, out=self.b.grad)
+        return grad_z.dot(self.W.value.T) if self.input_grad else None
 
     def parameters(self) -> list[Parameter]:
         return [self.W] if self.b is None else [self.W, self.b]

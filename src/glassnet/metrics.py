@@ -5,6 +5,8 @@ All functions take ``(y_true, y_pred)`` as arrays of the same length and are vec
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .errors import ShapeError
@@ -49,7 +51,7 @@ def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray
     return flat.reshape(n_classes, n_classes)
 
 
-def precision_recall_f1(y_true, y_pred, n_classes: int | None = None) -> dict[str, object]:
+def precision_recall_f1(y_true, y_pred, n_classes: int | None = None) -> dict[str, Any]:
     """Per-class precision, recall and F1, and their unweighted (macro) means.
 
     precision_k = TP_k / (TP_k + FP_k),  recall_k = TP_k / (TP_k + FN_k),

@@ -61,8 +61,13 @@ class Sequential:
         The feature counts at both ends.
     class_names : list of str or None
         Optional labels of the output classes (kept in model files).
+    preprocessing : dict
+        How raw inputs become this model's inputs (e.g. ``{"kind": "image", "image_size":
+        [28, 28], "scale": 1/255}``), for the tools that feed it files; kept in model files.
     optimizer : Optimizer or None
         The optimizer of the last `fit`; a later `fit` without one continues with it.
+    history : History or None
+        The `History` of the last `fit`, or the one kept in a loaded model file.
     """
 
     def __init__(
@@ -81,13 +86,16 @@ class Sequential:
                 "by the loss and by predict_proba."
             )
         self.output = output
+        self._output_function = activations.get(output).function
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.class_names: list[str] | None = None
+        self.preprocessing: dict[str, Any] = {}
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
         self.stop_training = False
         self._fit: _Fit | None = None
+        self.history: History | None = None
         self._name_layers()
         dense = [layer for layer in self.layers if isinstance(layer, Dense)]
         if not dense:
@@ -112,6 +120,15 @@ class Sequential:
             layer.input_grad = True
         self.layers[0].input_grad = False
         self._values, self._grads = pack_parameters(self.parameters(), self.dtype)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # NOTE: copy.deepcopy and pickle copy each parameter array on its own, which would cut
+        # them loose from the packed buffer (and from the optimizer, which updates the buffer).
+        # Pack them again so that a copy trains like the original.
+        self.__dict__.update(state)
+        self._values, self._grads = pack_parameters(self.parameters(), self.dtype)
+        if self.optimizer is not None:
+            self.optimizer._find_targets()
 
     def _name_layers(self) -> None:
         counts: dict[str, int] = {}
@@ -259,7 +276,7 @@ class Sequential:
         if self.output == "identity":
             raise TypeError("This is a regression model (output='identity'): use predict().")
         X = self._check_inputs(X)
-        probabilities = activations.get(self.output).function(self._raw_outputs(X, batch_size))
+        probabilities = self._output_function(self._raw_outputs(X, batch_size))
         if self.output == "sigmoid" and self.n_outputs == 1:
             return np.hstack([1.0 - probabilities, probabilities])
         return probabilities
@@ -476,8 +493,9 @@ class Sequential:
                 for callback in all_callbacks:
                     callback.on_epoch_begin(epoch, {})
                 logs = self._train_epoch(self._fit, batch_callbacks, interrupt)
-                if interrupt.raised:
-                    history.interrupted = True
+                if logs is None:  # stopped in the middle of the epoch
+                    history.interrupted = interrupt.raised
+                    history.stopped_early = not interrupt.raised
                     break
                 if validation_data is not None:
                     X_val, y_val = validation_data
@@ -492,10 +510,17 @@ class Sequential:
             for callback in all_callbacks:
                 callback.on_train_end({})
         self._fit = None
+        self.history = history
         return history
 
-    def _train_epoch(self, fit: _Fit, batch_callbacks: list[Callback], interrupt) -> dict:
-        """Run the rest of the current epoch: forward → loss → backward → step, batch by batch."""
+    def _train_epoch(
+        self, fit: _Fit, batch_callbacks: list[Callback], interrupt: _InterruptFlag
+    ) -> dict[str, float] | None:
+        """Run the rest of the current epoch: forward → loss → backward → step, batch by batch.
+
+        Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
+        stopped training after a batch.
+        """
         state, X, y, size = fit.state, fit.X, fit.y, fit.batch_size
         if state.batch == 0:
             state.order = fit.rng.permutation(len(X)) if fit.shuffle else None
@@ -504,12 +529,12 @@ class Sequential:
         label_width = 1 if y.ndim == 1 else self._label_width(y)
         for batch in range(state.batch, fit.n_batches):
             start = batch * size
-            rows = (
-                slice(start, start + size)
-                if state.order is None
-                else state.order[start : start + size]
-            )
-            xb, yb = X[rows], y[rows]
+            if state.order is None:
+                xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
+            else:
+                rows = state.order[start : start + size]
+                # take() gathers the rows ~15% faster than X[rows] (same result)
+                xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
             out = self.forward(xb, training=True)
             batch_loss, grad = fit.loss.value_and_gradient(out, yb)
             if not math.isfinite(batch_loss):
@@ -525,8 +550,8 @@ class Sequential:
                 logs = state.logs(classify, label_width)
                 for callback in batch_callbacks:
                     callback.on_batch_end(batch, logs)
-            if interrupt.raised:
-                return {}
+            if interrupt.raised or self.stop_training:
+                return None
         if not np.isfinite(self._values).all():
             self._diverged(last_finite, state, math.nan, fit.history)
         return state.logs(classify, label_width)

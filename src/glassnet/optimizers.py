@@ -56,14 +56,18 @@ class Optimizer:
             raise ValueError(
                 "The optimizer received no parameters: the model has nothing to learn."
             )
-        packed = flat_view(self.parameters)
-        self._targets = [packed] if packed is not None else self.parameters
+        self._find_targets()
         if not callable(learning_rate):
             check_real(learning_rate, "learning_rate", 0.0)
         self.learning_rate = learning_rate
         self.clip_norm = None if clip_norm is None else check_real(clip_norm, "clip_norm", 0.0)
         self.iterations = 0
         self.state: dict[str, dict[str, Any]] = {}
+
+    def _find_targets(self) -> None:
+        """Update the packed buffer as one array when the parameters tile one (see module doc)."""
+        packed = flat_view(self.parameters)
+        self._targets = [packed] if packed is not None else self.parameters
 
     @property
     def current_learning_rate(self) -> float:
@@ -95,7 +99,7 @@ class Optimizer:
         return {
             "iterations": self.iterations,
             "state": {
-                name: {k: np.array(v) for k, v in s.items() if k != "scratch"}
+                name: {k: np.array(v) for k, v in s.items() if not k.startswith("scratch")}
                 for name, s in self.state.items()
             },
         }
@@ -286,6 +290,7 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     """RMSprop: divide the gradient by a running root mean square of recent gradients.
 
+    g ← g + λ·w                      (weight decay, if λ > 0)
     s ← ρ·s + (1 − ρ)·g²
     w ← w − lr · g / (√s + ε)
     """
@@ -296,19 +301,28 @@ class RMSprop(Optimizer):
         learning_rate: LearningRate = 0.001,
         rho: float = 0.9,
         epsilon: float = 1e-8,
+        weight_decay: float = 0.0,
         clip_norm: float | None = None,
     ) -> None:
         super().__init__(parameters, learning_rate, clip_norm)
         self.rho = check_real(rho, "rho", 0.0, 1.0)
         self.epsilon = check_real(epsilon, "epsilon", 0.0)
+        self.weight_decay = check_real(weight_decay, "weight_decay", 0.0)
 
     def _new_state(self, param):
         state = super()._new_state(param)
         state["square_avg"] = np.zeros_like(param.value)
+        if self.weight_decay:
+            state["scratch_decay"] = np.empty_like(param.value)
         return state
 
     def _update(self, param, state, lr):
         s, scratch, g = state["square_avg"], state["scratch"], param.grad
+        if self.weight_decay:
+            decayed = state["scratch_decay"]
+            np.multiply(param.value, self.weight_decay, out=decayed)
+            decayed += g
+            g = decayed  # g + λw
         np.square(g, out=scratch)
         scratch -= s
         scratch *= 1.0 - self.rho

@@ -1,0 +1,91 @@
+"""Where the lab gets data sets, the drawing's preprocessing and model files.
+
+This is the only lab module that knows about `glassnet.datasets` and `glassnet.io`, so each of
+them is wired in by one function here.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import datasets, io
+from ..model import Sequential
+
+DATASETS = ("mnist", "fashion-mnist")
+MODEL_SUFFIX = ".glassnet"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Images as the network sees them, flattened: X (n, 784) float32 in [0, 1], y (n,) ints."""
+
+    X: np.ndarray
+    y: np.ndarray
+    class_names: list[str]
+    note: str = ""  # e.g. which split was used when the training split is missing
+    preprocessing: dict = field(default_factory=dict)  # what `glassnet predict` needs to know
+
+
+@functools.lru_cache(maxsize=len(DATASETS))
+def load_training_data(name: str, data_dir: str | os.PathLike | None = None) -> TrainingData:
+    """The training split of ``name``, else its test split if only that one is on disk.
+
+    Only when neither split is on disk is the training split downloaded (`datasets.load`).
+    """
+    note = ""
+    try:
+        data = datasets.load(name, "train", data_dir, download=False)
+    except datasets.DatasetNotFoundError:
+        try:
+            data = datasets.load(name, "test", data_dir, download=False)
+            note = (
+                f"The {name} training split is not on this machine; training on its "
+                f"{len(data):,} test images instead."
+            )
+        except datasets.DatasetNotFoundError:
+            data = datasets.load(name, "train", data_dir)
+    height, width = data.images.shape[1:]
+    preprocessing = {  # as `glassnet train` records it, so saved models work with the CLI
+        "kind": "image",
+        "image_size": [height, width],
+        "color": "grayscale",
+        "scale": 1 / 255,
+        "mnist_centering": name == "mnist",
+    }
+    return TrainingData(data.X, data.labels, list(data.class_names), note, preprocessing)
+
+
+def preprocess(drawing: np.ndarray) -> np.ndarray:
+    """The drawing (2-D ink levels 0–255) as MNIST digits look: float32 (28, 28) in [0, 1].
+
+    The same function `glassnet predict` uses for image files; a blank drawing gives zeros.
+    """
+    levels = np.asarray(drawing)
+    if levels.dtype != np.uint8:
+        # Whole levels go in as bytes, exactly like an image file; fractions as floats in [0, 1].
+        whole = np.array_equal(levels, np.round(levels))
+        levels = levels.astype(np.uint8) if whole else levels.astype(np.float32) / np.float32(255)
+    if not levels.any():
+        return np.zeros((28, 28), np.float32)
+    try:
+        return datasets.mnist_preprocess(levels)
+    except datasets.DatasetError:  # no contrast: nothing drawn worth calling ink
+        return np.zeros((28, 28), np.float32)
+
+
+def save_model(model: Sequential, path: Path) -> None:
+    io.save(model, path)  # atomic: a failed save leaves no partial file
+
+
+def load_model(path: str | os.PathLike) -> Sequential:
+    """A model file, or the ``model.glassnet`` of a run directory (as ``glassnet train`` writes)."""
+    path = Path(path)
+    return io.load(path / f"model{MODEL_SUFFIX}" if path.is_dir() else path)
+
+
+MODEL_FILE_ERRORS = (io.ModelFileError,)  # "this file is not a usable model": a 422

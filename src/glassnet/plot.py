@@ -1,0 +1,152 @@
+"""Pictures of training and of the network, with matplotlib.
+
+Every ``plot_*`` function draws into the ``Axes`` it is given and returns it; none calls
+``show()``, so they work in notebooks, scripts and the command line alike. `save_run_plots` is the
+one function that makes figures and writes PNG files (what ``glassnet plot`` calls).
+Requires the ``plot`` extra: ``pip install "glassnet[plot]"``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError('Plots need matplotlib: pip install "glassnet[plot]".') from error
+    return plt
+
+
+def plot_history(ax, history: Mapping[str, Sequence[float]], metric: str = "loss"):
+    """Training and validation curves of one metric per epoch (``"loss"``, ``"accuracy"``...)."""
+    values = history.get(metric, [])
+    epochs = np.arange(1, len(values) + 1)
+    ax.plot(epochs, values, marker="o", label=f"train {metric}")
+    if f"val_{metric}" in history:
+        ax.plot(epochs, history[f"val_{metric}"], marker="o", label=f"validation {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_xticks(epochs[:: max(1, len(epochs) // 10)])
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per epoch")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_confusion_matrix(ax, matrix: np.ndarray, class_names: Sequence[str] | None = None):
+    """Counts of true class (rows) against predicted class (columns), with the numbers written."""
+    matrix = np.asarray(matrix)
+    n = matrix.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(n), names, rotation=45, ha="right")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
+    ax.figure.colorbar(image, ax=ax, fraction=0.046)
+    return ax
+
+
+def plot_neuron_weights(ax, weights: np.ndarray, image_shape: tuple[int, ...], title: str = ""):
+    """One neuron's incoming weights as a picture: what the neuron "looks for" in the input.
+
+    Positive weights are red, negative blue, on a scale symmetric around 0.
+    """
+    limit = float(np.abs(weights).max()) or 1.0
+    ax.imshow(np.asarray(weights).reshape(image_shape), cmap="bwr", vmin=-limit, vmax=limit)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+    return ax
+
+
+def plot_activations(ax, trace: Any):
+    """Every layer's activations for one input, a row of coloured cells per layer."""
+    layers = trace.layers
+    width = max(layer.n_neurons for layer in layers)
+    grid = np.full((len(layers), width), np.nan)
+    for row, layer in enumerate(layers):
+        grid[row, : layer.n_neurons] = layer.a
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_yticks(range(len(layers)), [f"{la.name} ({la.activation})" for la in layers])
+    ax.set_xlabel("neuron")
+    ax.set_title(f"activations for one input (prediction: {trace.prediction})")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046)
+    return ax
+
+
+def save_run_plots(
+    out_dir: str | Path,
+    history: Mapping[str, Sequence[float]],
+    model: Any = None,
+    confusion: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+    sample: np.ndarray | None = None,
+    image_shape: tuple[int, ...] | None = None,
+) -> list[Path]:
+    """Write the PNG files of a training run; return their paths.
+
+    ``curves.png`` (loss and accuracy), ``confusion.png``, ``weights.png`` (the first layer's
+    weights as images, for image inputs) and ``activations.png`` (every layer for ``sample``).
+    """
+    plt = _pyplot()
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+
+    def save(fig, name: str) -> None:
+        path = out_dir / name
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+
+    metrics = ["loss"] + (["accuracy"] if "accuracy" in history else [])
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.5))
+    for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
+        plot_history(ax, history, metric)
+    save(fig, "curves.png")
+    if confusion is not None:
+        fig, ax = plt.subplots(figsize=(7, 6))
+        plot_confusion_matrix(ax, confusion, class_names)
+        save(fig, "confusion.png")
+    if model is not None and image_shape is not None:
+        W = model.parameter(f"{model.layers[0].name}.W").value  # (inputs, neurons)
+        n = W.shape[1]
+        columns = min(8, n)
+        rows = math.ceil(n / columns)
+        fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.7 * rows))
+        for j, ax in enumerate(np.ravel(axes)):
+            if j < n:
+                plot_neuron_weights(ax, W[:, j], image_shape, f"neuron {j}")
+            else:
+                ax.axis("off")
+        fig.suptitle("first hidden layer: each neuron's incoming weights")
+        save(fig, "weights.png")
+    if model is not None and sample is not None:
+        fig, ax = plt.subplots(figsize=(9, 1 + 0.6 * len(model.trace(sample).layers)))
+        plot_activations(ax, model.trace(sample))
+        save(fig, "activations.png")
+    return written

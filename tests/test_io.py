@@ -1,0 +1,385 @@
+"""Model files: round trips, what is kept, what save refuses, and atomic writes (issue 3)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import safetensors.numpy
+
+import glassnet as gn
+from glassnet.io import ModelFileError, atomic_write, read_metadata, remove_stale_temporaries
+
+
+def _data(n_inputs: int, n_samples: int = 64, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n_samples, n_inputs)).astype(np.float32)
+
+
+def _architectures():
+    yield "sigmoid-softmax-f32", lambda: gn.MLP([6, 8, 5, 3], activation="sigmoid", seed=1)
+    yield "relu-binary-sigmoid", lambda: gn.MLP([6, 8, 1], activation="relu", seed=2)
+    yield (
+        "tanh-regression-f64",
+        lambda: gn.MLP([6, 16, 2], activation="tanh", output="identity", dtype=np.float64, seed=3),
+    )
+    yield (
+        "leaky-dropout",
+        lambda: gn.MLP([6, 8, 8, 4], activation="leaky_relu", dropout=0.3, seed=4),
+    )
+    yield (
+        "multilabel-sigmoid-f64",
+        lambda: gn.MLP([6, 7, 3], activation="relu", output="sigmoid", dtype=np.float64, seed=5),
+    )
+    yield (
+        "hand-built",
+        lambda: gn.Sequential(
+            [
+                gn.Dense(6, 5, use_bias=False, weight_init="he_uniform", rng=6, name="hidden"),
+                gn.LeakyReLU(alpha=0.2, name="leaky"),
+                gn.Dense(5, 4, weight_init=0.25, bias_init=0.5, rng=6),
+                gn.Softmax(),
+                gn.Dropout(0.1),
+                gn.Dense(4, 4, rng=6),
+                gn.Step(threshold=0.5),
+                gn.Dense(4, 3, rng=6),
+            ],
+            output="softmax",
+            seed=6,
+        ),
+    )
+
+
+ARCHITECTURES = dict(_architectures())
+
+
+def _targets(model: gn.Sequential, n_samples: int = 64):
+    rng = np.random.default_rng(7)
+    if model.output == "softmax":
+        return rng.integers(0, model.n_outputs, n_samples)
+    if model.output == "sigmoid":
+        return rng.integers(0, 2, (n_samples, model.n_outputs))
+    return rng.normal(size=(n_samples, model.n_outputs))
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_round_trip_gives_bit_identical_predictions(tmp_path, name):
+    model = ARCHITECTURES[name]()
+    X = _data(model.n_inputs)
+    model.fit(X, _targets(model), epochs=2, batch_size=16, seed=0)
+    classes = 2 if model.n_outputs == 1 else model.n_outputs
+    model.class_names = [f"class {i}" for i in range(classes)]
+    model.preprocessing = {"scale": 1 / 255, "image_size": [2, 3], "mnist_centering": True}
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+
+    loaded = gn.load(path)
+
+    assert np.array_equal(loaded.forward(X), model.forward(X))
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    if model.output != "identity":
+        assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.dtype == model.dtype
+    assert np.array_equal(loaded.get_weights(), model.get_weights())
+    assert loaded.get_config() == model.get_config()
+    assert loaded.class_names == model.class_names
+    assert loaded.preprocessing == model.preprocessing
+    assert loaded.history.to_dict() == model.history.to_dict()
+    assert [p.name for p in loaded.parameters()] == [p.name for p in model.parameters()]
+
+
+def test_loaded_model_can_be_traced_summarised_and_trained_further(tmp_path):
+    model = gn.MLP([6, 8, 3], activation="sigmoid", seed=0)
+    X, y = _data(6), _targets(model)
+    model.fit(X, y, epochs=1, seed=0)
+    model.save(tmp_path / "m.safetensors")
+    loaded = gn.load(tmp_path / "m.safetensors")
+
+    trace = loaded.trace(X[0])
+    assert np.array_equal(trace.layers[-1].z, model.trace(X[0]).layers[-1].z)
+    assert "Total parameters" in loaded.summary()
+    # A model file holds no optimizer state: both continue with a fresh Adam, identically.
+    model.optimizer = None
+    model.fit(X, y, epochs=2, seed=3)
+    history = loaded.fit(X, y, epochs=2, seed=3)
+    assert len(history.epoch) == 2
+    assert np.array_equal(loaded.get_weights(), model.get_weights())
+
+
+def test_file_is_a_plain_safetensors_file(tmp_path):
+    model = gn.MLP([4, 3, 2], seed=0)
+    path = tmp_path / "m.safetensors"
+    gn.io.save(model, path, metadata={"author": "test", "data": "xor"})
+
+    tensors = safetensors.numpy.load_file(str(path))
+
+    assert sorted(tensors) == ["dense_0.W", "dense_0.b", "dense_1.W", "dense_1.b"]
+    for name, param in model.named_parameters().items():
+        assert tensors[name].dtype == np.float32
+        assert np.array_equal(tensors[name], param.value)
+    document = read_metadata(path)
+    assert document["format"] == "glassnet-model"
+    assert document["version"] == 1
+    assert document["input_shape"] == [4]
+    assert document["n_outputs"] == 2
+    assert document["metadata"] == {"author": "test", "data": "xor"}
+    assert document["config"] == model.get_config()
+
+
+def test_load_accepts_an_open_binary_file(tmp_path):
+    model = gn.MLP([4, 3, 2], seed=0)
+    model.save(tmp_path / "m.safetensors")
+    data = (tmp_path / "m.safetensors").read_bytes()
+
+    loaded = gn.load(io.BytesIO(data))
+
+    assert np.array_equal(loaded.get_weights(), model.get_weights())
+
+
+def test_save_argument_overrides_model_preprocessing_and_converts_numpy(tmp_path):
+    model = gn.MLP([4, 3, 2], seed=0)
+    model.preprocessing = {"scale": 1.0}
+    mean = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    gn.io.save(
+        model, tmp_path / "m.safetensors", preprocessing={"mean": mean, "scale": np.float64(0.5)}
+    )
+
+    loaded = gn.load(tmp_path / "m.safetensors")
+
+    assert loaded.preprocessing == {"mean": mean.tolist(), "scale": 0.5}
+
+
+def test_history_argument_overrides_the_models(tmp_path):
+    model = gn.MLP([4, 3, 2], seed=0)
+    model.fit(_data(4), np.arange(64) % 2, epochs=1)
+    saved = {"epoch": [0, 1, 2], "loss": [0.9, 0.5, 0.25], "accuracy": [0.5, 0.75, 1.0]}
+    gn.io.save(model, tmp_path / "m.glassnet", history=saved)
+
+    assert gn.load(tmp_path / "m.glassnet").history.to_dict() == saved
+
+
+def test_nan_in_history_is_saved_as_null_and_loaded_as_nan(tmp_path):
+    model = gn.MLP([4, 3, 2], seed=0)
+    model.history = gn.History()
+    model.history.restore({"epoch": [0, 1], "loss": [0.5, math.nan]})
+    model.save(tmp_path / "m.safetensors")
+
+    assert read_metadata(tmp_path / "m.safetensors")["history"]["loss"] == [0.5, None]
+    loaded = gn.load(tmp_path / "m.safetensors")
+    assert loaded.history["loss"][0] == 0.5 and math.isnan(loaded.history["loss"][1])
+
+
+def test_initializers_are_kept_by_name_and_custom_ones_fail_clearly_on_reset(tmp_path):
+    def my_init(shape, rng=None, dtype=np.float32):
+        return np.ones(shape, dtype)
+
+    model = gn.Sequential(
+        [gn.Dense(3, 4, weight_init="he_normal", bias_init=0.5), gn.ReLU(), gn.Dense(4, 2)]
+    )
+    model.layers[2].weight_init = my_init
+    model.save(tmp_path / "m.safetensors")
+
+    loaded = gn.load(tmp_path / "m.safetensors")
+
+    assert loaded.get_config() == model.get_config()
+    loaded.layers[0].reset_parameters(0)
+    assert np.all(loaded.layers[0].b.value == 0.5)
+    with pytest.raises(ValueError, match="custom initializer 'my_init'"):
+        loaded.layers[2].reset_parameters(0)
+
+
+def test_load_of_a_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        gn.load(tmp_path / "nothing.safetensors")
+
+
+def test_load_error_names_the_file_and_is_a_value_error(tmp_path):
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(b"\x01\x00\x00\x00\x00\x00\x00\x00{")
+    with pytest.raises(ValueError, match="broken.safetensors") as error:
+        gn.load(path)
+    assert isinstance(error.value, ModelFileError)
+    assert error.value.path == str(path)
+
+
+# ---------------------------------------------------------------------- what save refuses
+
+
+def test_save_refuses_non_finite_weights(tmp_path):
+    model = gn.MLP([3, 2, 2], seed=0)
+    model.layers[0].W.value[0, 0] = np.nan
+    with pytest.raises(ValueError, match="dense_0.W holds NaN"):
+        model.save(tmp_path / "m.safetensors")
+    assert not os.listdir(tmp_path)
+
+
+def test_save_refuses_custom_layers(tmp_path):
+    class Scale(gn.Layer):
+        def forward(self, x, training=False):
+            return 2 * x
+
+    model = gn.Sequential([gn.Dense(3, 2), Scale()])
+    with pytest.raises(TypeError, match="Scale, which model files cannot hold"):
+        model.save(tmp_path / "m.safetensors")
+
+
+def test_save_refuses_class_names_that_do_not_fit_the_outputs(tmp_path):
+    model = gn.MLP([3, 2, 4], seed=0)
+    model.class_names = ["a", "b"]
+    with pytest.raises(ValueError, match="needs 4 names, got 2"):
+        model.save(tmp_path / "m.safetensors")
+    model.class_names = [0, 1, 2, 3]
+    with pytest.raises(TypeError, match="class_names must be strings"):
+        model.save(tmp_path / "m.safetensors")
+
+
+@pytest.mark.parametrize(
+    "preprocessing",
+    [{"f": print}, {1: "a"}, {"x": math.inf}, {"x": {1, 2}}],
+    ids=["function", "int-key", "infinity", "set"],
+)
+def test_save_refuses_metadata_that_is_not_json(tmp_path, preprocessing):
+    model = gn.MLP([3, 2, 2], seed=0)
+    with pytest.raises((TypeError, ValueError)):
+        gn.io.save(model, tmp_path / "m.safetensors", preprocessing=preprocessing)
+    assert not os.listdir(tmp_path)
+
+
+def test_save_refuses_self_containing_metadata(tmp_path):
+    loop: dict = {}
+    loop["self"] = loop
+    with pytest.raises(TypeError, match="nested too deeply"):
+        gn.io.save(gn.MLP([3, 2, 2]), tmp_path / "m.safetensors", metadata=loop)
+
+
+def test_save_without_safetensors_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    with pytest.raises(ImportError, match=r'pip install "glassnet\[io\]"'):
+        gn.MLP([3, 2, 2]).save(tmp_path / "m.safetensors")
+
+
+# ---------------------------------------------------------------------- atomic writes
+
+
+def _temporaries(folder) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name.endswith(".tmp"))
+
+
+def test_failed_rename_keeps_the_old_file_and_removes_the_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    good = gn.MLP([3, 4, 2], seed=0)
+    good.save(path)
+
+    def crash(*args):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk on fire"):
+        gn.MLP([3, 4, 2], seed=1).save(path)
+    monkeypatch.undo()
+
+    assert _temporaries(tmp_path) == []
+    assert np.array_equal(gn.load(path).get_weights(), good.get_weights())
+
+
+def test_failure_while_writing_keeps_the_old_file(tmp_path):
+    path = tmp_path / "data.bin"
+    atomic_write(path, b"old content")
+
+    def half_then_fail(file):
+        file.write(b"new con")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, half_then_fail)
+
+    assert path.read_bytes() == b"old content"
+    assert _temporaries(tmp_path) == []
+
+
+def test_existing_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"x")
+    path.chmod(0o600)
+    gn.MLP([3, 4, 2]).save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_next_save_removes_stale_temporaries_only(tmp_path):
+    path = tmp_path / "m.safetensors"
+    dead = tmp_path / f".m.safetensors.{_dead_pid()}-0123abcd.tmp"
+    own_leftover = tmp_path / f".m.safetensors.{os.getpid()}-89abcdef.tmp"
+    alive = tmp_path / f".m.safetensors.{os.getppid()}-00000000.tmp"
+    old_alive = tmp_path / f".m.safetensors.{os.getppid()}-11111111.tmp"
+    other_target = tmp_path / f".other.safetensors.{_dead_pid()}-22222222.tmp"
+    not_ours = tmp_path / ".m.safetensors.backup.tmp"
+    for file in (dead, own_leftover, alive, old_alive, other_target, not_ours):
+        file.write_bytes(b"partial")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_alive, (two_days_ago, two_days_ago))
+
+    gn.MLP([3, 4, 2]).save(path)
+
+    assert _temporaries(tmp_path) == sorted([alive.name, other_target.name, not_ours.name])
+    assert remove_stale_temporaries(path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
+def test_process_killed_mid_save_leaves_the_old_file_and_the_next_save_cleans_up(tmp_path):
+    path = tmp_path / "m.safetensors"
+    good = gn.MLP([3, 4, 2], seed=0)
+    good.save(path)
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        import glassnet as gn
+        from glassnet.io import atomic_write
+        data = gn.io.encode(gn.io.parameter_tensors(gn.MLP([3, 4, 2], seed=1)),
+                            gn.io.model_document(gn.MLP([3, 4, 2], seed=1)))
+        def slow(file):
+            file.write(data[: len(data) // 2])
+            file.flush()
+            print("half", flush=True)
+            time.sleep(60)
+        atomic_write({str(path)!r}, slow)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "half"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(10)
+
+    assert len(_temporaries(tmp_path)) == 1  # the crash left its half-written temporary
+    assert np.array_equal(gn.load(path).get_weights(), good.get_weights())
+    newer = gn.MLP([3, 4, 2], seed=2)
+    newer.save(path)
+    assert _temporaries(tmp_path) == []
+    assert np.array_equal(gn.load(path).get_weights(), newer.get_weights())
+
+
+def test_document_is_compact_json(tmp_path):
+    model = gn.MLP([3, 4, 2])
+    model.save(tmp_path / "m.safetensors")
+    raw = (tmp_path / "m.safetensors").read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + size])
+    assert json.loads(header["__metadata__"]["glassnet"])["format"] == "glassnet-model"

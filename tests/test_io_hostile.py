@@ -1,0 +1,436 @@
+"""Damaged and hostile model files: each raises ModelFileError, fast and without big allocations.
+
+Issue 3: "a malformed or hostile file raises one clear error type ... never MemoryError,
+RecursionError or a NumPy error, and never allocates more than the file's size warrants."
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.io import MAX_HEADER_BYTES, ModelFileError
+
+
+def _valid_file() -> bytes:
+    model = gn.MLP([3, 4, 2], activation="leaky_relu", seed=0)
+    model.class_names = ["no", "yes"]
+    model.preprocessing = {"scale": 0.5}
+    document = gn.io.model_document(model)
+    return gn.io.encode(gn.io.parameter_tensors(model), document)
+
+
+VALID = _valid_file()
+_SIZE = int.from_bytes(VALID[:8], "little")
+HEADER: dict = json.loads(VALID[8 : 8 + _SIZE])
+PAYLOAD = VALID[8 + _SIZE :]
+DOC: dict = json.loads(HEADER["__metadata__"]["glassnet"])
+
+
+def assemble(header: dict | bytes, payload: bytes = PAYLOAD, declared: int | None = None) -> bytes:
+    """A safetensors file: 8-byte length, header, payload (the length may lie)."""
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return (len(raw) if declared is None else declared).to_bytes(8, "little") + raw + payload
+
+
+def with_header(edit: Callable[[dict], object], payload: bytes = PAYLOAD) -> bytes:
+    header = copy.deepcopy(HEADER)
+    edit(header)
+    return assemble(header, payload)
+
+
+def with_document(edit: Callable[[dict], object]) -> bytes:
+    document = copy.deepcopy(DOC)
+    edit(document)
+    header = copy.deepcopy(HEADER)
+    header["__metadata__"]["glassnet"] = json.dumps(document)
+    return assemble(header)
+
+
+def with_document_text(text: str) -> bytes:
+    header = copy.deepcopy(HEADER)
+    header["__metadata__"]["glassnet"] = text
+    return assemble(header)
+
+
+def with_raw_header(old: str, new: str) -> bytes:
+    raw = json.dumps(HEADER)
+    assert old in raw
+    return assemble(raw.replace(old, new, 1).encode())
+
+
+def _span(name: str) -> tuple[int, int]:
+    begin, end = HEADER[name]["data_offsets"]
+    return begin, end
+
+
+def _layer(document: dict, index: int) -> dict:
+    return document["config"]["layers"][index]
+
+
+def _set(mapping: dict, key, value):
+    mapping[key] = value
+
+
+def _drop_tensor(header: dict, name: str) -> bytes:
+    """Remove a tensor and its bytes, shifting the others so that the file stays consistent."""
+    begin, end = header.pop(name)["data_offsets"]
+    for key, entry in header.items():
+        if key != "__metadata__" and entry["data_offsets"][0] >= end:
+            entry["data_offsets"] = [o - (end - begin) for o in entry["data_offsets"]]
+    return assemble(header, PAYLOAD[:begin] + PAYLOAD[end:])
+
+
+def _weight_value(value: float) -> bytes:
+    begin, _ = _span("dense_0.W")
+    payload = bytearray(PAYLOAD)
+    payload[begin : begin + 4] = np.float32(value).tobytes()
+    return assemble(copy.deepcopy(HEADER), bytes(payload))
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _cases() -> dict[str, Callable[[], bytes]]:
+    last = max(HEADER[k]["data_offsets"][1] for k in HEADER if k != "__metadata__")
+    b_begin, b_end = _span("dense_1.b")
+    return {
+        # The frame: length field and header bytes.
+        "empty-file": lambda: b"",
+        "seven-bytes": lambda: b"\x00" * 7,
+        "header-length-zero": lambda: assemble(b""),
+        "header-longer-than-file": lambda: assemble(HEADER, declared=len(VALID) * 2),
+        "header-declares-terabytes": lambda: assemble(HEADER, declared=2**40),
+        "header-declares-2**64-1": lambda: assemble(HEADER, declared=2**64 - 1),
+        "header-not-utf8": lambda: assemble(b'{"\xff\xfe": 1}'),
+        "header-not-json": lambda: assemble(b"{not json at all"),
+        "header-is-array": lambda: assemble(b"[1, 2, 3]"),
+        "header-padded-with-nul": lambda: assemble(json.dumps(HEADER).encode() + b"\x00" * 8),
+        "header-deeply-nested": lambda: assemble(f'{{"x": {_nested(100_000)}}}'.encode()),
+        "header-nested-65-levels": lambda: assemble(f'{{"x": {_nested(64)}}}'.encode()),
+        "header-unbalanced-brackets": lambda: assemble(b'{"x": ' + b"]" * 10 + b"[" * 65 + b"}"),
+        "header-nan-constant": lambda: with_raw_header('"shape": [4]', '"shape": [NaN]'),
+        "header-huge-integer": lambda: with_raw_header('"shape": [4]', f'"shape": [{"9" * 5000}]'),
+        "duplicate-tensor-names": lambda: with_raw_header(
+            '"dense_0.b": {',
+            '"dense_0.b": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}, "dense_0.b": {',
+        ),
+        "pickle-file": lambda: b"\x80\x04\x95" + b"\x00" * 40 + b"cos\nsystem\n.",
+        "npy-file": lambda: b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False}",
+        # Tensor entries.
+        "tensor-dtype-bf16": lambda: with_header(lambda h: _set(h["dense_0.b"], "dtype", "BF16")),
+        "tensor-dtype-object": lambda: with_header(lambda h: _set(h["dense_0.b"], "dtype", "O")),
+        "tensor-dtype-int64-for-a-weight": lambda: with_header(
+            lambda h: h["dense_0.b"].update(dtype="I64", shape=[2])
+        ),
+        "tensor-shape-transposed": lambda: with_header(
+            lambda h: _set(h["dense_0.W"], "shape", [4, 3])
+        ),
+        "tensor-shape-negative": lambda: with_header(lambda h: _set(h["dense_0.b"], "shape", [-4])),
+        "tensor-shape-float": lambda: with_header(lambda h: _set(h["dense_0.b"], "shape", [4.0])),
+        "tensor-shape-bool": lambda: with_header(lambda h: _set(h["dense_0.b"], "shape", [True])),
+        "tensor-shape-100-dims": lambda: with_header(
+            lambda h: _set(h["dense_0.b"], "shape", [1] * 96 + [2, 2])
+        ),
+        "tensor-shape-overflows-int64": lambda: with_header(
+            lambda h: _set(h["dense_0.b"], "shape", [2**40, 2**40, 2**40])
+        ),
+        "tensor-entry-extra-field": lambda: with_header(lambda h: _set(h["dense_0.b"], "x", 1)),
+        "tensor-entry-no-offsets": lambda: with_header(
+            lambda h: h["dense_0.b"].pop("data_offsets")
+        ),
+        "tensor-entry-not-object": lambda: with_header(lambda h: _set(h, "dense_0.b", [1, 2])),
+        "tensor-name-empty": lambda: with_header(lambda h: _set(h, "", h.pop("dense_0.b"))),
+        "tensor-name-control-chars": lambda: with_header(
+            lambda h: _set(h, "dense_0.b\x00\n", h.pop("dense_0.b"))
+        ),
+        "offsets-reversed": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [b_end, b_begin])
+        ),
+        "offsets-past-the-end": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [last, last + b_end - b_begin])
+        ),
+        "offsets-2**70": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [2**70, 2**70 + 8])
+        ),
+        "offsets-negative": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [-8, 0])
+        ),
+        "offsets-overlap": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [b_begin - 4, b_end - 4])
+        ),
+        "offsets-span-wrong-size": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [b_begin, b_end - 4])
+        ),
+        "offsets-leave-a-gap": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [b_begin, b_end]),
+            payload=PAYLOAD[:b_begin] + b"\x00" * 8 + PAYLOAD[b_begin:],
+        ),
+        "trailing-bytes": lambda: assemble(HEADER, PAYLOAD + b"\x00" * 16),
+        "truncated-data": lambda: VALID[:-5],
+        "truncated-in-header": lambda: VALID[: 8 + _SIZE // 2],
+        "missing-tensor": lambda: _drop_tensor(copy.deepcopy(HEADER), "dense_1.b"),
+        "extra-tensor": lambda: with_header(
+            lambda h: _set(
+                h, "dense_9.b", {"dtype": "F32", "shape": [2], "data_offsets": [last, last + 8]}
+            ),
+            payload=PAYLOAD + b"\x00" * 8,
+        ),
+        "extra-empty-tensor": lambda: with_header(
+            lambda h: _set(h, "zzz", {"dtype": "F32", "shape": [0], "data_offsets": [last, last]})
+        ),
+        "weight-nan": lambda: _weight_value(np.nan),
+        "weight-infinite": lambda: _weight_value(-np.inf),
+        # The metadata and the glassnet document.
+        "no-metadata": lambda: with_header(lambda h: h.pop("__metadata__")),
+        "metadata-not-strings": lambda: with_header(
+            lambda h: _set(h["__metadata__"], "glassnet", DOC)
+        ),
+        "plain-safetensors-file": lambda: with_header(
+            lambda h: _set(h, "__metadata__", {"format": "pt"})
+        ),
+        "document-not-json": lambda: with_document_text("format: glassnet-model"),
+        "document-is-list": lambda: with_document_text("[1, 2]"),
+        "document-deeply-nested": lambda: with_document_text(_nested(50_000)),
+        "document-duplicate-keys": lambda: with_document_text(
+            json.dumps(DOC)[:-1] + ', "version": 1}'
+        ),
+        "document-infinite-number": lambda: with_document_text(
+            json.dumps(DOC).replace('"alpha": 0.01', '"alpha": 1e999')
+        ),
+        "document-lone-surrogate": lambda: with_document_text(
+            json.dumps(DOC).replace('"dense_0"', '"dense_\\ud800"')
+        ),
+        "format-unknown": lambda: with_document(lambda d: _set(d, "format", "glassnet-foo")),
+        "version-newer": lambda: with_document(lambda d: _set(d, "version", 2)),
+        "version-string": lambda: with_document(lambda d: _set(d, "version", "1")),
+        "version-bool": lambda: with_document(lambda d: _set(d, "version", True)),
+        "document-unknown-field": lambda: with_document(lambda d: _set(d, "code", "rm -rf /")),
+        "document-missing-config": lambda: with_document(lambda d: d.pop("config")),
+        "config-not-object": lambda: with_document(lambda d: _set(d, "config", "MLP")),
+        "config-dtype-object": lambda: with_document(
+            lambda d: _set(d["config"], "dtype", "object")
+        ),
+        "config-output-unknown": lambda: with_document(
+            lambda d: _set(d["config"], "output", "softmax2")
+        ),
+        "config-seed-negative": lambda: with_document(lambda d: _set(d["config"], "seed", -1)),
+        "layers-not-list": lambda: with_document(lambda d: _set(d["config"], "layers", {})),
+        "layers-empty": lambda: with_document(lambda d: _set(d["config"], "layers", [])),
+        "layer-type-unknown": lambda: with_document(lambda d: _set(_layer(d, 1), "type", "Lambda")),
+        "layer-type-code": lambda: with_document(
+            lambda d: _set(_layer(d, 1), "type", "__import__('os').system('echo pwned')")
+        ),
+        "layer-type-base-class": lambda: with_document(
+            lambda d: _set(_layer(d, 1), "type", "Layer")
+        ),
+        "layer-name-not-string": lambda: with_document(lambda d: _set(_layer(d, 1), "name", 7)),
+        "layer-names-duplicate": lambda: with_document(
+            lambda d: _set(_layer(d, 1), "name", "dense_0")
+        ),
+        "dense-size-negative": lambda: with_document(
+            lambda d: _set(_layer(d, 0)["config"], "n_inputs", -3)
+        ),
+        "dense-size-bool": lambda: with_document(
+            lambda d: _set(_layer(d, 0)["config"], "n_inputs", True)
+        ),
+        "dense-size-huge-without-data": lambda: with_document(
+            lambda d: _layer(d, 0)["config"].update(n_inputs=10**12, n_neurons=10**12)
+        ),
+        "dense-sizes-do-not-chain": lambda: with_document(
+            lambda d: _set(_layer(d, 2)["config"], "n_inputs", 5)
+        ),
+        "dense-missing-size": lambda: with_document(
+            lambda d: _layer(d, 0)["config"].pop("n_neurons")
+        ),
+        "dense-unknown-option": lambda: with_document(
+            lambda d: _set(_layer(d, 0)["config"], "rng", {"seed": 1})
+        ),
+        "dense-init-is-object": lambda: with_document(
+            lambda d: _set(_layer(d, 0)["config"], "weight_init", {"__class__": "x"})
+        ),
+        "dense-bias-flag-not-bool": lambda: with_document(
+            lambda d: _set(_layer(d, 0)["config"], "use_bias", "no")
+        ),
+        "activation-option-string": lambda: with_document(
+            lambda d: _set(_layer(d, 1)["config"], "alpha", "0.1")
+        ),
+        "activation-option-out-of-range": lambda: with_document(
+            lambda d: _set(_layer(d, 1)["config"], "alpha", 5.0)
+        ),
+        "activation-unknown-option": lambda: with_document(
+            lambda d: _set(_layer(d, 1)["config"], "threshold", 1)
+        ),
+        "input-shape-wrong": lambda: with_document(lambda d: _set(d, "input_shape", [2, 2])),
+        "n-outputs-wrong": lambda: with_document(lambda d: _set(d, "n_outputs", 3)),
+        "class-names-too-many": lambda: with_document(
+            lambda d: _set(d, "class_names", ["a", "b", "c"])
+        ),
+        "class-names-not-strings": lambda: with_document(lambda d: _set(d, "class_names", [0, 1])),
+        "preprocessing-not-object": lambda: with_document(
+            lambda d: _set(d, "preprocessing", [1 / 255])
+        ),
+        "history-not-numbers": lambda: with_document(
+            lambda d: _set(d, "history", {"epoch": [0], "loss": ["low"]})
+        ),
+    }
+
+
+CASES = _cases()
+
+
+def test_there_are_at_least_40_crafted_files():
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_crafted_file_raises_model_file_error(case):
+    data = CASES[case]()
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ModelFileError) as error:
+            gn.load(io.BytesIO(data))
+    finally:
+        seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert isinstance(error.value, ValueError)
+    assert "Cannot load" in str(error.value)
+    assert seconds < 1.0
+    # The loader allocates in proportion to the file, never to what the file claims.
+    assert peak < 8 * len(data) + 2**20, f"peak allocation {peak:,} for {len(data):,} bytes"
+
+
+def test_the_valid_file_the_cases_start_from_loads():
+    model = gn.load(io.BytesIO(VALID))
+    assert model.class_names == ["no", "yes"]
+    assert gn.load(io.BytesIO(assemble(HEADER))).n_parameters == model.n_parameters
+
+
+def test_header_declaring_terabytes_fails_at_once_from_disk(tmp_path):
+    path = tmp_path / "huge.safetensors"
+    path.write_bytes(assemble(HEADER, declared=2**42))
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match="claims 4,398,046,511,104 bytes"):
+        gn.load(path)
+    assert time.perf_counter() - start < 0.1
+
+
+def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
+    path = tmp_path / "big.safetensors"
+    with open(path, "wb") as file:
+        file.write((MAX_HEADER_BYTES + 1).to_bytes(8, "little") + b"{")
+        file.truncate(8 + MAX_HEADER_BYTES + 64)  # a sparse file: the disk holds almost nothing
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="more than the"):
+            gn.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"x": "' + "\\\\" * 2_000_000 + '"}',  # two million escaped backslashes
+        '{"x": "' + '\\"' * 2_000_000 + '"}',  # escaped quotes that must not end the string
+        '{"x": "' + "[" * 4_000_000 + '"}',  # brackets inside a string do not nest
+    ],
+    ids=["escaped-backslashes", "escaped-quotes", "brackets-in-string"],
+)
+def test_big_headers_are_scanned_in_linear_time(text):
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match="tensor .x. should have exactly"):
+        gn.load(io.BytesIO(assemble(text.encode(), b"")))
+    assert time.perf_counter() - start < 2.0
+
+
+def test_nesting_check_is_exact_at_the_limit():
+    at_limit = assemble(f'{{"__metadata__": {{}}, "x": {_nested(63)}}}'.encode(), b"")
+    with pytest.raises(ModelFileError, match="tensor 'x' should have"):
+        gn.load(io.BytesIO(at_limit))  # parsed: 64 levels are allowed
+    over = assemble(f'{{"__metadata__": {{}}, "x": {_nested(64)}}}'.encode(), b"")
+    with pytest.raises(ModelFileError, match="nested more than 64 levels"):
+        gn.load(io.BytesIO(over))
+
+
+# ---------------------------------------------------------------------- mutation fuzzing
+
+
+def _mutate(data: bytes, rng: np.random.Generator) -> bytes:
+    """One to three random edits: bit flips, byte changes, insertions, deletions, cuts, copies."""
+    mutant = bytearray(data)
+    for _ in range(rng.integers(1, 4)):
+        if not mutant:
+            break
+        at = int(rng.integers(0, len(mutant)))
+        kind = rng.integers(0, 7)
+        if kind == 0:  # flip one bit
+            mutant[at] ^= 1 << int(rng.integers(0, 8))
+        elif kind == 1:  # a random byte
+            mutant[at] = int(rng.integers(0, 256))
+        elif kind == 2:  # a byte that matters to JSON or to numbers
+            mutant[at] = int(rng.choice(list(b'{}[]",:0123456789-eE.\\ \x00\xff')))
+        elif kind == 3:  # insert bytes
+            mutant[at:at] = rng.integers(0, 256, int(rng.integers(1, 9)), dtype=np.uint8).tobytes()
+        elif kind == 4:  # delete a span
+            del mutant[at : at + int(rng.integers(1, 17))]
+        elif kind == 5:  # truncate
+            del mutant[at:]
+        else:  # duplicate a span
+            mutant[at:at] = mutant[at : at + int(rng.integers(1, 33))]
+    return bytes(mutant)
+
+
+def _mutant(valid: bytes, rng: np.random.Generator) -> bytes:
+    """Mutate the whole file, or one part with the framing kept consistent so that the
+    mutation reaches the deeper checks: the header (length fixed up), the glassnet document
+    (re-encoded as a JSON string), or the tensors' bytes."""
+    size = int.from_bytes(valid[:8], "little")
+    header, payload = valid[8 : 8 + size], valid[8 + size :]
+    part = rng.integers(0, 4)
+    if part == 0:
+        return _mutate(valid, rng)
+    if part == 1:
+        return assemble(_mutate(header, rng), payload)
+    if part == 2:
+        parsed = json.loads(header)
+        text = _mutate(parsed["__metadata__"]["glassnet"].encode(), rng)
+        parsed["__metadata__"]["glassnet"] = text.decode("utf-8", "replace")
+        return assemble(parsed, payload)
+    return valid[: 8 + size] + _mutate(payload, rng)[: len(payload)].ljust(len(payload), b"\0")
+
+
+@pytest.mark.slow
+def test_20000_mutants_of_a_valid_file_load_cleanly_or_raise_model_file_error():
+    model = gn.MLP([2, 3, 2], activation="tanh", seed=0)
+    model.class_names = ["a", "b"]
+    valid = gn.io.encode(gn.io.parameter_tensors(model), gn.io.model_document(model))
+    rng = np.random.default_rng(20_000)
+    outcomes = {"loaded": 0, "refused": 0}
+    for index in range(20_000):
+        mutant = _mutant(valid, rng)
+        try:
+            loaded = gn.load(io.BytesIO(mutant))
+        except ModelFileError:
+            outcomes["refused"] += 1
+        except Exception as error:  # pragma: no cover - the failure report
+            raise AssertionError(
+                f"mutant {index} raised {type(error).__name__}: {error}\n{mutant!r}"
+            ) from error
+        else:
+            assert isinstance(loaded, gn.Sequential)
+            outcomes["loaded"] += 1
+    assert outcomes["loaded"] > 1_000 and outcomes["refused"] > 10_000, outcomes
