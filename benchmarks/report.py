@@ -232,7 +232,8 @@ def markdown(results: dict) -> str:
         + (f", PyTorch {matmul['torch_gflops']:.1f}" if "torch_gflops" in matmul else "")
         + ")",
         f"- Data: {data['name']}, {data['train_samples']:,} training and {data['test_samples']:,} "
-        f"test images, {data['features']} features, {data['classes']} classes, float32 in [0, 1]",
+        f"test images, {data['features']} features, {data['classes']} classes, float32 in [0, 1], "
+        f"from {data['dir']}",
     ]
     for key, note in results["skipped"].items():
         lines.append(f"- Skipped {LABELS.get(key, key)}: {note}")

@@ -94,10 +94,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="smoke run: 2,000 training and 1,000 test images, 1 epoch, short measurements",
     )
     parser.add_argument(
+        "--dataset",
+        choices=("fashion-mnist", "mnist"),
+        default="fashion-mnist",
+        help="the 60,000 training and 10,000 test images to use (MNIST when it is present)",
+    )
+    parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path("/usr/share/datasets/fashion-mnist"),
-        help="folder with the four MNIST-format .gz files (Fashion-MNIST, or MNIST)",
+        help="folder with the four MNIST-format files (default: where glassnet.datasets finds "
+        "them, e.g. /usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist)",
     )
     parser.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
     parser.add_argument(
@@ -172,21 +178,16 @@ def available_peers(requested: list[str], requirements: dict) -> tuple[list[str]
     return peers, skipped
 
 
-def dataset_name(data_dir: Path) -> str:
-    name = data_dir.name.lower()
-    if "fashion" in name:
-        return "Fashion-MNIST"
-    return "MNIST" if "mnist" in name else data_dir.name
-
-
 def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
     started = time.perf_counter()
     import workloads as wl
 
-    missing = wl.missing_data_message(args.data_dir)
-    if missing:
-        print(f"benchmarks/run.py: {missing}", file=sys.stderr)
+    try:
+        args.data_dir, data_found_by = wl.find_data(args.dataset, args.data_dir)
+    except FileNotFoundError as error:
+        print(f"benchmarks/run.py: {error}", file=sys.stderr)
         return 2
+    dataset = wl.DATASETS[args.dataset]
     peers, skipped = available_peers(args.peers, wl.REQUIREMENTS)
     for key, note in skipped.items():
         progress(f"skipping {key}: {note}")
@@ -225,7 +226,7 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         for module in ("glassnet", "numpy")
     }
 
-    progress(f"loading {dataset_name(args.data_dir)} from {args.data_dir}")
+    progress(f"loading {dataset} from {args.data_dir} (found by {data_found_by})")
     X, y = wl.load_split(args.data_dir, "train", args.train_limit)
     X_test, y_test = wl.load_split(args.data_dir, "t10k", args.test_limit)
     n_classes = int(max(y.max(), y_test.max())) + 1
@@ -292,8 +293,8 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         reasons.append("a --quick smoke run on a subset of the data")
     if args.epochs is not None and not args.quick:
         reasons.append(f"--epochs {args.epochs} instead of each workload's own")
-    if args.train_limit is None and dataset_name(args.data_dir) != "Fashion-MNIST":
-        reasons.append(f"run on {dataset_name(args.data_dir)}, not Fashion-MNIST")
+    if args.dataset != "fashion-mnist":
+        reasons.append(f"run on {dataset}, not Fashion-MNIST")
     command = "python benchmarks/run.py" + "".join(" " + shlex.quote(a) for a in argv)
     results = {
         "command": command,
@@ -304,8 +305,9 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "others_cpu_share": whole_run.share(),
         "data": {
-            "name": dataset_name(args.data_dir),
+            "name": dataset,
             "dir": str(args.data_dir),
+            "found_by": data_found_by,
             "train_samples": len(X),
             "test_samples": len(X_test),
             "features": X.shape[1],
