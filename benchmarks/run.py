@@ -66,27 +66,36 @@ def _positive(text: str) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Benchmark glassnet against PyTorch (CPU) and scikit-learn (issue 5).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Benchmark glassnet against PyTorch (CPU) and scikit-learn (issue 5)."
     )
     parser.add_argument(
-        "--workloads", type=_name_list(WORKLOADS), default=list(WORKLOADS), help="seed, wide"
+        "--workloads",
+        type=_name_list(WORKLOADS),
+        default=list(WORKLOADS),
+        help="comma-separated: seed, wide (default: both)",
     )
     parser.add_argument(
         "--peers",
         type=_name_list(PEERS),
         default=list(PEERS),
-        help="frameworks to run (missing ones are skipped with a note): " + ", ".join(PEERS),
+        help="comma-separated frameworks to run, missing ones skipped with a note (default: "
+        + ",".join(PEERS)
+        + ")",
     )
-    parser.add_argument("--epochs", type=_positive, help="override every workload's epochs")
+    parser.add_argument(
+        "--epochs", type=_positive, help="override every workload's epochs (seed 5, wide 3)"
+    )
     parser.add_argument(
         "--threads",
         type=_positive,
         default=usable_cpus(),
-        help="BLAS/OpenMP threads for every framework (default: the usable CPUs)",
+        help=f"BLAS/OpenMP threads for every framework (default: the usable CPUs, {usable_cpus()})",
     )
     parser.add_argument(
-        "--json", default="-", metavar="PATH", help="write the JSON here; '-' prints it last"
+        "--json",
+        default="-",
+        metavar="PATH",
+        help="write the JSON here (default: '-', printed after the Markdown)",
     )
     parser.add_argument(
         "--quick",
@@ -97,7 +106,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--dataset",
         choices=("fashion-mnist", "mnist"),
         default="fashion-mnist",
-        help="the 60,000 training and 10,000 test images to use (MNIST when it is present)",
+        help="the 60,000 training and 10,000 test images (default: fashion-mnist; mnist when "
+        "present)",
     )
     parser.add_argument(
         "--data-dir",
@@ -105,7 +115,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="folder with the four MNIST-format files (default: where glassnet.datasets finds "
         "them, e.g. /usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="initial weights and shuffling (default: 0)"
+    )
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the per-framework memory processes"
     )
@@ -114,7 +126,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="first wait up to this long for other processes to leave the CPUs (< 5 %% busy)",
+        help="first wait up to this long for other processes to leave the CPUs (< 5 %% busy; "
+        "default: 0, no wait)",
     )
     parser.add_argument(
         "--from-json",
