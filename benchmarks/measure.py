@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -295,9 +294,11 @@ def _owner(filepath: str) -> str:
 # ---------------------------------------------------------------------------------- memory
 
 
-def _status_kib(field: str) -> int | None:
+def _status_kib(field: str) -> int:
     match = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
-    return int(match.group(1)) if match else None
+    if match is None:
+        raise RuntimeError(f"/proc/self/status has no {field} line")
+    return int(match.group(1))
 
 
 def _reset_peak() -> bool:
@@ -329,6 +330,9 @@ def child_main(args) -> int:
     of that (one epoch reaches the steady state: every buffer and optimizer state exists after the
     first batches). Prints one JSON line.
     """
+    if not Path("/proc/self/status").exists():
+        print(json.dumps({"error": "resident memory is read from /proc (Linux only)"}))
+        return 0
     key, workload_name = args.child.split(":")
     trainer_cls = TRAINERS[key]
     workload = WORKLOADS[workload_name]
@@ -342,21 +346,19 @@ def child_main(args) -> int:
     reset = _reset_peak()
     trainer = trainer_cls(workload, weights, args.seed)
     trainer.train(X, y, 1)
-    peak_kib = _status_kib("VmHWM") if reset else None
-    lifetime_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    # VmHWM belongs to this process image (ru_maxrss would carry the parent's peak over exec).
+    peak_kib = _status_kib("VmHWM")
     mib = 1 / 1024
     report = {
         "framework": key,
         "workload": workload_name,
         "epochs": 1,
-        "baseline_mib": baseline_kib * mib if baseline_kib else None,
-        "peak_training_mib": (peak_kib if reset else lifetime_kib) * mib,
-        "peak_is_training_only": reset,
-        "lifetime_peak_mib": lifetime_kib * mib,
+        "baseline_mib": baseline_kib * mib,
+        "peak_training_mib": peak_kib * mib,
+        "peak_is_training_only": reset,  # False: the peak since start, loading included
         "data_mib": (X.nbytes + y.nbytes) / 2**20,
         "parameters_mib": n_parameters(sizes) * 4 / 2**20,
     }
-    if report["baseline_mib"] is not None:
-        report["increment_mib"] = report["peak_training_mib"] - report["baseline_mib"]
+    report["increment_mib"] = report["peak_training_mib"] - report["baseline_mib"]
     print(json.dumps(report))
     return 0

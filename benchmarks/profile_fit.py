@@ -34,7 +34,8 @@ def main() -> int:
 
     import glassnet as gn
 
-    X, y = wl.load_split(wl.FASHION_MNIST, "train", args.samples)
+    data_dir, _ = wl.find_data("fashion-mnist", None)
+    X, y = wl.load_split(data_dir, "train", args.samples)
     workload = wl.WORKLOADS[args.workload]
     sizes = workload.sizes(X.shape[1], int(y.max()) + 1)
     weights = wl.initial_weights(workload, sizes, 0)

@@ -66,27 +66,36 @@ def _positive(text: str) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Benchmark glassnet against PyTorch (CPU) and scikit-learn (issue 5).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Benchmark glassnet against PyTorch (CPU) and scikit-learn (issue 5)."
     )
     parser.add_argument(
-        "--workloads", type=_name_list(WORKLOADS), default=list(WORKLOADS), help="seed, wide"
+        "--workloads",
+        type=_name_list(WORKLOADS),
+        default=list(WORKLOADS),
+        help="comma-separated: seed, wide (default: both)",
     )
     parser.add_argument(
         "--peers",
         type=_name_list(PEERS),
         default=list(PEERS),
-        help="frameworks to run (missing ones are skipped with a note): " + ", ".join(PEERS),
+        help="comma-separated frameworks to run, missing ones skipped with a note (default: "
+        + ",".join(PEERS)
+        + ")",
     )
-    parser.add_argument("--epochs", type=_positive, help="override every workload's epochs")
+    parser.add_argument(
+        "--epochs", type=_positive, help="override every workload's epochs (seed 5, wide 3)"
+    )
     parser.add_argument(
         "--threads",
         type=_positive,
         default=usable_cpus(),
-        help="BLAS/OpenMP threads for every framework (default: the usable CPUs)",
+        help=f"BLAS/OpenMP threads for every framework (default: the usable CPUs, {usable_cpus()})",
     )
     parser.add_argument(
-        "--json", default="-", metavar="PATH", help="write the JSON here; '-' prints it last"
+        "--json",
+        default="-",
+        metavar="PATH",
+        help="write the JSON here (default: '-', printed after the Markdown)",
     )
     parser.add_argument(
         "--quick",
@@ -94,12 +103,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="smoke run: 2,000 training and 1,000 test images, 1 epoch, short measurements",
     )
     parser.add_argument(
+        "--dataset",
+        choices=("fashion-mnist", "mnist"),
+        default="fashion-mnist",
+        help="the 60,000 training and 10,000 test images (default: fashion-mnist; mnist when "
+        "present)",
+    )
+    parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path("/usr/share/datasets/fashion-mnist"),
-        help="folder with the four MNIST-format .gz files (Fashion-MNIST, or MNIST)",
+        help="folder with the four MNIST-format files (default: where glassnet.datasets finds "
+        "them, e.g. /usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="initial weights and shuffling (default: 0)"
+    )
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the per-framework memory processes"
     )
@@ -108,7 +126,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="first wait up to this long for other processes to leave the CPUs (< 5 %% busy)",
+        help="first wait up to this long for other processes to leave the CPUs (< 5 %% busy; "
+        "default: 0, no wait)",
     )
     parser.add_argument(
         "--from-json",
@@ -172,21 +191,16 @@ def available_peers(requested: list[str], requirements: dict) -> tuple[list[str]
     return peers, skipped
 
 
-def dataset_name(data_dir: Path) -> str:
-    name = data_dir.name.lower()
-    if "fashion" in name:
-        return "Fashion-MNIST"
-    return "MNIST" if "mnist" in name else data_dir.name
-
-
 def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
     started = time.perf_counter()
     import workloads as wl
 
-    missing = wl.missing_data_message(args.data_dir)
-    if missing:
-        print(f"benchmarks/run.py: {missing}", file=sys.stderr)
+    try:
+        args.data_dir, data_found_by = wl.find_data(args.dataset, args.data_dir)
+    except FileNotFoundError as error:
+        print(f"benchmarks/run.py: {error}", file=sys.stderr)
         return 2
+    dataset = wl.DATASETS[args.dataset]
     peers, skipped = available_peers(args.peers, wl.REQUIREMENTS)
     for key, note in skipped.items():
         progress(f"skipping {key}: {note}")
@@ -225,7 +239,7 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         for module in ("glassnet", "numpy")
     }
 
-    progress(f"loading {dataset_name(args.data_dir)} from {args.data_dir}")
+    progress(f"loading {dataset} from {args.data_dir} (found by {data_found_by})")
     X, y = wl.load_split(args.data_dir, "train", args.train_limit)
     X_test, y_test = wl.load_split(args.data_dir, "t10k", args.test_limit)
     n_classes = int(max(y.max(), y_test.max())) + 1
@@ -260,7 +274,9 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
             }
             if key != "torch-dataloader":  # its network predicts exactly like PyTorch eager's
                 progress(f"{name}: prediction with {key}")
+                meter = measure.OtherProcessesCpu()
                 result.update(measure.prediction(trainer, X_test, args))
+                result["others_cpu_share_prediction"] = meter.share()
             progress(f"  {key}: {median:.3f} s/epoch, test accuracy {result['test_accuracy']:.4f}")
         del trainers
         if "glassnet" in frameworks:
@@ -290,8 +306,8 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         reasons.append("a --quick smoke run on a subset of the data")
     if args.epochs is not None and not args.quick:
         reasons.append(f"--epochs {args.epochs} instead of each workload's own")
-    if args.train_limit is None and dataset_name(args.data_dir) != "Fashion-MNIST":
-        reasons.append(f"run on {dataset_name(args.data_dir)}, not Fashion-MNIST")
+    if args.dataset != "fashion-mnist":
+        reasons.append(f"run on {dataset}, not Fashion-MNIST")
     command = "python benchmarks/run.py" + "".join(" " + shlex.quote(a) for a in argv)
     results = {
         "command": command,
@@ -302,8 +318,9 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "others_cpu_share": whole_run.share(),
         "data": {
-            "name": dataset_name(args.data_dir),
+            "name": dataset,
             "dir": str(args.data_dir),
+            "found_by": data_found_by,
             "train_samples": len(X),
             "test_samples": len(X_test),
             "features": X.shape[1],

@@ -24,15 +24,59 @@ from pathlib import Path
 
 import numpy as np
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DATASETS = {"fashion-mnist": "Fashion-MNIST", "mnist": "MNIST"}
+SYSTEM_DIR = Path("/usr/share/datasets")  # Debian's dataset-fashion-mnist installs here
+FASHION_MNIST = SYSTEM_DIR / "fashion-mnist"
 
 
 # ---------------------------------------------------------------------------------------- data
 
 
+def find_data(name: str, data_dir: Path | None) -> tuple[Path, str]:
+    """The folder holding data set ``name`` ("fashion-mnist" or "mnist"), and who found it.
+
+    glassnet's own `glassnet.datasets` searches its standard places (``data_dir``,
+    ``$GLASSNET_DATA``, the user cache, system folders) without downloading; without it (an
+    older glassnet), ``data_dir`` or the Debian folder is used. Raises FileNotFoundError with
+    what to install.
+    """
+    try:
+        from glassnet.datasets import DatasetError, load
+    except ImportError:
+        folder = data_dir if data_dir is not None else SYSTEM_DIR / name
+        missing = [f for f in _FILES if _idx_path(folder, f) is None]
+        if missing:
+            raise FileNotFoundError(
+                f"{folder} lacks {', '.join(missing)}. Install Fashion-MNIST with `apt-get "
+                "install dataset-fashion-mnist`, or pass --data-dir to a folder holding the "
+                "four MNIST-format files."
+            ) from None
+        return folder, "the benchmark's IDX reader"
+    try:  # the small test split, just to learn where the files are
+        found = Path(load(name, "test", data_dir=data_dir, download=False).source_path)
+    except DatasetError as error:
+        raise FileNotFoundError(str(error)) from None
+    missing = [f for f in _FILES if _idx_path(found, f) is None]
+    if missing:
+        raise FileNotFoundError(f"{found} lacks {', '.join(missing)}.")
+    return found, "glassnet.datasets"
+
+
+_FILES = [f"{s}-{k}-ubyte" for s in ("train", "t10k") for k in ("images-idx3", "labels-idx1")]
+
+
+def _idx_path(folder: Path, stem: str) -> Path | None:
+    for path in (folder / f"{stem}.gz", folder / stem):
+        if path.exists():
+            return path
+    return None
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file (the MNIST format): magic, dimensions, then uint8 data."""
-    data = gzip.decompress(path.read_bytes())
+    """Read an IDX file (the MNIST format), gzipped or not: magic, dimensions, uint8 data."""
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
     ndim = data[3]
     dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(int)
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
@@ -41,30 +85,21 @@ def read_idx(path: Path) -> np.ndarray:
 def load_split(data_dir: Path, split: str, limit: int | None = None):
     """Images of one split as float32 (n, 784) in [0, 1] and labels as int64 (n,).
 
-    ``split`` is "train" or "t10k". The scaling writes float32 directly (no float64 copy), so the
-    peak while loading stays near the final array's size.
+    ``split`` is "train" or "t10k". Every framework, and every memory-measuring process, reads
+    the data with this one small function (no framework is imported to read it). The scaling
+    writes float32 directly (no float64 copy), as `glassnet.datasets` does.
     """
-    images = read_idx(data_dir / f"{split}-images-idx3-ubyte.gz")
-    labels = read_idx(data_dir / f"{split}-labels-idx1-ubyte.gz")
+    arrays = []
+    for kind in ("images-idx3", "labels-idx1"):
+        path = _idx_path(data_dir, f"{split}-{kind}-ubyte")
+        if path is None:
+            raise FileNotFoundError(f"{data_dir} has no {split}-{kind}-ubyte(.gz)")
+        arrays.append(read_idx(path))
+    images, labels = arrays
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     X = np.multiply(images.reshape(len(images), -1), np.float32(1 / 255), dtype=np.float32)
     return X, labels.astype(np.int64)
-
-
-def missing_data_message(data_dir: Path) -> str | None:
-    """None if the four IDX files are in ``data_dir``, else what to install."""
-    names = [
-        f"{s}-{kind}-ubyte.gz" for s in ("train", "t10k") for kind in ("images-idx3", "labels-idx1")
-    ]
-    missing = [n for n in names if not (data_dir / n).exists()]
-    if not missing:
-        return None
-    return (
-        f"{data_dir} lacks {', '.join(missing)}. Install Fashion-MNIST with "
-        "`apt-get install dataset-fashion-mnist` (or `make system-packages`), or pass --data-dir "
-        "to a folder holding the four MNIST-format .gz files."
-    )
 
 
 # ---------------------------------------------------------------------------------- workloads

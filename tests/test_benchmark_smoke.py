@@ -43,5 +43,5 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     memory = glassnet["memory"]
     assert memory["peak_training_mib"] >= memory["baseline_mib"] > 0
     statuses = {t["target"]: t["status"] for t in results["targets"]}
-    assert statuses["seed: one-sample predict_proba latency"] in ("PASS", "MISS")
+    assert statuses["seed: one-sample predict_proba latency"] in ("PASS", "MISS", "inconclusive")
     assert statuses["seed: PyTorch eager time per epoch ÷ glassnet's"] == "n/a"  # not run
