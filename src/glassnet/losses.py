@@ -34,6 +34,15 @@ class Loss:
     def value_and_gradient(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
         raise NotImplementedError
 
+    def _value_and_gradient_of_valid(
+        self, pred: np.ndarray, target: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """`value_and_gradient` for targets already validated (by `fit`, once for all batches).
+
+        Losses whose checks cost a noticeable share of a small training step skip them here.
+        """
+        return self.value_and_gradient(pred, target)
+
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
         return self.value(pred, target)
 
@@ -128,12 +137,16 @@ class SoftmaxCrossEntropy(Loss):
         self._row_starts = np.zeros(0, dtype=np.intp)
 
     def value_and_gradient(self, pred, target):
+        if target.ndim == 1:
+            check_class_ids(target, pred.shape[1])
+        return self._value_and_gradient_of_valid(pred, target)
+
+    def _value_and_gradient_of_valid(self, pred, target):
         batch, n_classes = pred.shape
         shifted, p, sums = exp_shifted(pred)  # z − c, e^(z − c) (batch, classes), Σ (batch,)
         p /= sums[:, None]
         log_sums = np.log(sums)  # log Σ_j e^(z_j − c), so log p = z − c − log_sums
         if target.ndim == 1:
-            check_class_ids(target, n_classes)
             # the true class of row i sits at flat index i·classes + target[i]
             true = self._flat_rows(batch, n_classes) + target
             log_p_true = shifted.ravel().take(true) - log_sums  # (batch,)
