@@ -124,9 +124,9 @@ class Optimizer:
         for param in self._targets:
             parts = self._parts.get(param.name) or self._split(param)
             if len(parts) == 1:
-                self._update(*parts[0], lr)
+                self._update(parts[0][0], parts[0][1], lr)
             else:
-                for _ in _thread_pool().map(lambda part: self._update(*part, lr), parts):
+                for _ in _thread_pool().map(lambda part: self._update(part[0], part[1], lr), parts):
                     pass
         self.iterations += 1
 
