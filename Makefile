@@ -40,9 +40,11 @@ lint: venv
 test: system-packages venv lint
 	$(BIN)/python -m pytest -q
 
+BENCH_ARGS ?= --wait-idle 300
+
 bench: system-packages venv
 	$(BIN)/pip install -q torch==2.13.0 scikit-learn
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

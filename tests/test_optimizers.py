@@ -172,33 +172,3 @@ def test_rmsprop_weight_decay_adds_lambda_w_to_the_gradient():
     # g' = 0.5 + 0.1·1 = 0.6; s = 0.1·0.36; w = 1 − 0.01·0.6/√0.036
     w = run(gn.RMSprop, 1, gradient=(0.5, -1.0), learning_rate=0.01, weight_decay=0.1)
     assert w[0] == pytest.approx(1 - 0.01 * 0.6 / math.sqrt(0.036), rel=1e-6)
-
-
-@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop"])
-def test_threaded_update_of_a_large_buffer_is_bit_identical(name):
-    from glassnet import optimizers
-
-    def train(threads):
-        optimizers.set_threads(threads)
-        model = gn.MLP([600, 500, 10], seed=0)  # 305,510 parameters: updated in parts
-        assert model.n_parameters >= optimizers.PARALLEL_SIZE
-        optimizer = gn.optimizers.get(name, model.parameters())
-        rng = np.random.default_rng(0)
-        for _ in range(3):
-            model._grads[...] = rng.standard_normal(model._grads.shape)
-            optimizer.step()
-        return model.get_weights(), len(optimizer._parts["*"])
-
-    try:
-        (one, parts_one), (two, parts_two) = train(1), train(2)
-    finally:
-        optimizers.set_threads()
-    assert (parts_one, parts_two) == (1, 2)
-    assert np.array_equal(one, two)
-
-
-def test_set_threads_validates():
-    from glassnet import optimizers
-
-    with pytest.raises(ValueError, match="n_threads"):
-        optimizers.set_threads(0)

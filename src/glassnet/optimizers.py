@@ -7,18 +7,13 @@ updates ``.value`` in place; every subclass writes its rule once, in ``_update(p
 When the parameters are packed into one buffer (as in every `Sequential`), the rule is applied
 once to the whole buffer: the rules are elementwise, so the result is identical and the update
 costs a handful of NumPy calls instead of a handful per array. All updates are in place (``out=``)
-and allocate nothing after the first step. A large buffer is cut into one contiguous part per
-thread (`set_threads`) and the parts are updated in parallel: NumPy releases the GIL inside
-these loops, and, the rules being elementwise, the result is the same bit for bit whatever the
-thread count.
+and allocate nothing after the first step.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,40 +22,6 @@ from .errors import check_real
 from .parameter import Parameter, flat_view
 
 LearningRate = float | Callable[[int], float]
-
-# Below this many elements, handing parts of an update to threads costs more than it saves.
-PARALLEL_SIZE = 1 << 18
-
-
-def _available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-_threads = _available_cores()
-_pool: ThreadPoolExecutor | None = None
-
-
-def set_threads(n_threads: int | None = None) -> None:
-    """Set how many threads update large parameter buffers (None: one per available core).
-
-    Matrix products follow the BLAS library's own setting (e.g. ``OPENBLAS_NUM_THREADS``).
-    """
-    global _threads, _pool
-    if n_threads is None:
-        n_threads = _available_cores()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-        raise ValueError(f"n_threads must be a whole number >= 1, got n_threads={n_threads!r}.")
-    _threads = n_threads
-    if _pool is not None:
-        _pool.shutdown()
-        _pool = None
-
-
-def _thread_pool() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="glassnet-update")
-    return _pool
 
 
 class Optimizer:
@@ -102,13 +63,11 @@ class Optimizer:
         self.clip_norm = None if clip_norm is None else check_real(clip_norm, "clip_norm", 0.0)
         self.iterations = 0
         self.state: dict[str, dict[str, Any]] = {}
-        self._parts: dict[str, list[tuple[Parameter, dict[str, Any]]]] = {}
 
     def _find_targets(self) -> None:
         """Update the packed buffer as one array when the parameters tile one (see module doc)."""
         packed = flat_view(self.parameters)
         self._targets = [packed] if packed is not None else self.parameters
-        self._parts = {}
 
     @property
     def current_learning_rate(self) -> float:
@@ -122,33 +81,11 @@ class Optimizer:
         if self.clip_norm is not None:
             clip_gradients(self._targets, self.clip_norm)
         for param in self._targets:
-            parts = self._parts.get(param.name) or self._split(param)
-            if len(parts) == 1:
-                self._update(parts[0][0], parts[0][1], lr)
-            else:
-                for _ in _thread_pool().map(lambda part: self._update(part[0], part[1], lr), parts):
-                    pass
+            state = self.state.get(param.name)
+            if state is None:
+                state = self.state[param.name] = self._new_state(param)
+            self._update(param, state, lr)
         self.iterations += 1
-
-    def _split(self, param: Parameter) -> list[tuple[Parameter, dict[str, Any]]]:
-        """``param`` and its state, as one part per thread (views) if it is large."""
-        state = self.state.get(param.name)
-        if state is None:
-            state = self.state[param.name] = self._new_state(param)
-        n_parts = _threads if param.size >= PARALLEL_SIZE else 1
-        if n_parts == 1:
-            parts = [(param, state)]
-        else:
-            size = -(-param.size // n_parts)
-            parts = []
-            for start in range(0, param.size, size):
-                part = slice(start, start + size)
-                view = Parameter.__new__(Parameter)
-                view.name = f"{param.name}[{start}:]"
-                view.value, view.grad = param.value.reshape(-1)[part], param.grad.reshape(-1)[part]
-                parts.append((view, {k: v.reshape(-1)[part] for k, v in state.items()}))
-        self._parts[param.name] = parts
-        return parts
 
     def _new_state(self, param: Parameter) -> dict[str, Any]:
         # "scratch" is a work buffer, so updates allocate nothing after the first step.
@@ -181,7 +118,6 @@ class Optimizer:
                 fresh[key] = np.array(value, dtype=np.asarray(fresh[key]).dtype)
             restored[name] = fresh
         self.state = restored
-        self._parts = {}
         self.iterations = int(saved["iterations"])
 
     def __repr__(self) -> str:
