@@ -124,6 +124,13 @@ class Optimizer:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
 
 
+def l2_gradient(param: Parameter, weight_decay: float, out: np.ndarray) -> np.ndarray:
+    """g + λ·w written into ``out``: L2 regularisation folded into the gradient."""
+    np.multiply(param.value, weight_decay, out=out)
+    out += param.grad
+    return out
+
+
 def clip_gradients(parameters: Iterable[Parameter], max_norm: float) -> float:
     """Rescale gradients in place so their global L2 norm is at most ``max_norm``.
 
@@ -179,9 +186,7 @@ class SGD(Optimizer):
     def _update(self, param, state, lr):
         w, g, scratch = param.value, param.grad, state["scratch"]
         if self.weight_decay:
-            np.multiply(w, self.weight_decay, out=scratch)
-            scratch += g
-            g = scratch  # g + λw
+            g = l2_gradient(param, self.weight_decay, out=scratch)
         if not self.momentum:
             np.multiply(g, lr, out=scratch)
             w -= scratch  # w − lr·g
@@ -235,9 +240,7 @@ class Adam(Optimizer):
     def _decay(self, param, state, lr):
         """Adam adds λ·w to the gradient; AdamW overrides this to shrink w directly."""
         if self.weight_decay:
-            np.multiply(param.value, self.weight_decay, out=state["scratch"])
-            state["scratch"] += param.grad
-            return state["scratch"]
+            return l2_gradient(param, self.weight_decay, out=state["scratch"])
         return param.grad
 
     def _update(self, param, state, lr):
@@ -319,10 +322,7 @@ class RMSprop(Optimizer):
     def _update(self, param, state, lr):
         s, scratch, g = state["square_avg"], state["scratch"], param.grad
         if self.weight_decay:
-            decayed = state["scratch_decay"]
-            np.multiply(param.value, self.weight_decay, out=decayed)
-            decayed += g
-            g = decayed  # g + λw
+            g = l2_gradient(param, self.weight_decay, out=state["scratch_decay"])
         np.square(g, out=scratch)
         scratch -= s
         scratch *= 1.0 - self.rho
