@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import activations, losses, optimizers
+from . import activations, losses, metrics, optimizers
 from .callbacks import Callback, History, PrintProgress
 from .errors import (
     DataError,
@@ -330,8 +330,6 @@ class Sequential:
                 correct += _count_correct(self.output, out, yb)
         result = {"loss": total / len(X)}
         if self.output == "identity":
-            from . import metrics
-
             pred = np.concatenate(outputs)
             result["mse"] = metrics.mean_squared_error(y, pred)
             result["mae"] = metrics.mean_absolute_error(y, pred)
