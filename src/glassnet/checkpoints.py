@@ -67,6 +67,7 @@ from .io import (
     atomic_write,
     build_model,
     check_model_document,
+    check_tensor,
     encode,
     model_document,
     parameter_tensors,
@@ -344,14 +345,7 @@ def check_checkpoint_file(document: dict[str, Any], table: dict[str, TensorEntry
     if _ORDER in table:
         expected[_ORDER] = ("I64", (fit["samples"],))
     for name, (dtype, shape) in expected.items():
-        entry = table.get(name)
-        if entry is None:
-            raise _Invalid(f"the tensor {name!r} is missing")
-        if entry.dtype != dtype or entry.shape != shape:
-            raise _Invalid(
-                f"tensor {name!r} is {entry.dtype} of shape {list(entry.shape)}; expected "
-                f"{dtype} of shape {list(shape)}"
-            )
+        check_tensor(table, name, dtype, shape)
     extra = set(table) - set(expected)
     if extra:
         raise _Invalid(f"it has tensors a checkpoint does not use: {_short(sorted(extra))}")

@@ -811,18 +811,22 @@ def check_model_document(
             raise _Invalid(f"{key} should be a JSON object, got {_short(document[key])}")
     if document["history"] is not None:
         check_history(document["history"], "history")
-    model_tensors = {}
-    for name, shape in expected.items():
-        entry = table.get(name)
-        if entry is None:
-            raise _Invalid(f"the tensor {name!r} that the architecture needs is missing")
-        if entry.dtype != dtype_code or entry.shape != shape:
-            raise _Invalid(
-                f"tensor {name!r} is {entry.dtype} of shape {list(entry.shape)}; the architecture "
-                f"needs {dtype_code} of shape {list(shape)}"
-            )
-        model_tensors[name] = entry
-    return model_tensors
+    return {name: check_tensor(table, name, dtype_code, shape) for name, shape in expected.items()}
+
+
+def check_tensor(
+    table: dict[str, TensorEntry], name: str, dtype: str, shape: tuple[int, ...]
+) -> TensorEntry:
+    """The entry of tensor ``name``, which must exist with this dtype code and shape."""
+    entry = table.get(name)
+    if entry is None:
+        raise _Invalid(f"the tensor {name!r} is missing")
+    if entry.dtype != dtype or entry.shape != shape:
+        raise _Invalid(
+            f"tensor {name!r} is {entry.dtype} of shape {list(entry.shape)}; expected "
+            f"{dtype} of shape {list(shape)}"
+        )
+    return entry
 
 
 def _check_model_file(document: dict[str, Any], table: dict[str, TensorEntry]) -> None:
