@@ -106,7 +106,7 @@ def main() -> int:
         return 1e6 * (clock() - start) / calls
 
     pieces = {"predict_proba(x), whole call": lambda: model.predict_proba(x1)}
-    pieces["  _check_inputs(x)"] = lambda: model._check_inputs(x1)
+    pieces["  check_inputs(x)"] = lambda: model.check_inputs(x1)
     outputs = [x1]
     for layer in model.layers:
         outputs.append(layer.forward(outputs[-1]))

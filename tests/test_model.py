@@ -35,7 +35,7 @@ def test_whole_network_gradients_match_finite_differences(activation, output, ta
         # non-zero biases: with zero biases an all-zero ReLU row puts z exactly on the kink
         model.parameter(name).value[:] = rng.uniform(0.1, 0.5, model.parameter(name).shape)
     X = rng.standard_normal((5, 4))
-    errors = check_model_gradients(model, X, targets, model._loss(None))
+    errors = check_model_gradients(model, X, targets, model.resolve_loss(None))
     assert sorted(errors) == [
         "dense_0.W",
         "dense_0.b",

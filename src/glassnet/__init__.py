@@ -6,35 +6,73 @@
 ['dense_0', 'sigmoid_0', 'dense_1', 'sigmoid_1', 'dense_2']
 """
 
-from . import (
+import importlib
+from typing import Any
+
+from . import initializers, losses, metrics, testing
+from .errors import DataError, ShapeError, TrainingDivergedError
+from .losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
+from .models import MLP, Sequential, from_config
+from .nn import (
+    Dense,
+    Dropout,
+    Identity,
+    Layer,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Step,
+    Tanh,
     activations,
+    register,
+)
+from .parameter import Buffer, Parameter
+from .perceptron import Perceptron
+from .train import (
+    SGD,
+    Adam,
+    AdamW,
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    Progress,
+    RMSprop,
     callbacks,
-    checkpoints,
-    initializers,
-    io,
-    losses,
-    metrics,
+    iterate_minibatches,
     optimizers,
     schedules,
-    testing,
 )
-from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Step, Tanh
-from .batching import iterate_minibatches
-from .callbacks import Callback, EarlyStopping, History, LearningRateScheduler, Progress
-from .checkpoints import Checkpoint, load_checkpoint
-from .errors import DataError, ShapeError, TrainingDivergedError
-from .io import ModelFileError, load
-from .layers import Dense, Dropout, Layer
-from .losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
-from .model import MLP, Sequential, from_config
-from .optimizers import SGD, Adam, AdamW, RMSprop
-from .parameter import Parameter
-from .perceptron import Perceptron
+
+# Model files and checkpoints sit above the core (glassnet.io): `import glassnet` does not load
+# them; these names import glassnet.io on first use.
+_FROM_IO = {
+    "io": (".io", None),
+    "checkpoints": (".checkpoints", None),
+    "save": (".io", "save"),
+    "load": (".io", "load"),
+    "ModelFileError": (".io", "ModelFileError"),
+    "Checkpoint": (".checkpoints", "Checkpoint"),
+    "load_checkpoint": (".checkpoints", "load_checkpoint"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM_IO:
+        raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+    module_name, attribute = _FROM_IO[name]
+    module = importlib.import_module(module_name, __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MLP",
+    "Buffer",
     "SGD",
     "Adam",
     "AdamW",
@@ -77,6 +115,8 @@ __all__ = [
     "losses",
     "metrics",
     "optimizers",
+    "register",
+    "save",
     "schedules",
     "testing",
 ]

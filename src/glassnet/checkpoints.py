@@ -51,8 +51,6 @@ from typing import Any
 
 import numpy as np
 
-from . import optimizers, schedules
-from .callbacks import Callback, History
 from .errors import DataError, check_positive_int
 from .io import (
     CHECKPOINT_FORMAT,
@@ -74,7 +72,10 @@ from .io import (
     read,
     restore_history,
 )
-from .model import Sequential, TrainingState
+from .models import Sequential
+from .train import optimizers, schedules
+from .train.callbacks import Callback, History
+from .train.loop import TrainingState
 
 __all__ = ["Checkpoint", "LoadedCheckpoint", "load_checkpoint"]
 

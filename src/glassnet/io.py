@@ -77,9 +77,10 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import initializers
-from .callbacks import History
-from .layers import Dense
-from .model import LAYER_TYPES, OUTPUTS, Sequential, from_config
+from .models import OUTPUTS, Sequential, from_config
+from .nn import Dense
+from .nn.registry import LAYER_TYPES
+from .train.callbacks import History
 
 __all__ = [
     "FORMAT_VERSION",
@@ -767,7 +768,7 @@ _MODEL_KEYS = {
     "history",
     "metadata",
 }
-_SEQUENTIAL_KEYS = {"output", "dtype", "seed", "layers"}
+_SEQUENTIAL_KEYS = {"output", "dtype", "seed", "input_shape", "layers"}
 _LAYER_KEYS = {"type", "name", "config"}
 _DENSE_KEYS = {"n_inputs", "n_neurons", "weight_init", "bias_init", "use_bias"}
 _MAX_LAYERS = 10_000

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import exp_shifted
 from .errors import DataError, ShapeError
+from .nn.activations import exp_shifted
 
 
 class Loss:
@@ -34,7 +34,7 @@ class Loss:
     def value_and_gradient(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
         raise NotImplementedError
 
-    def _value_and_gradient_of_valid(
+    def value_and_gradient_of_valid(
         self, pred: np.ndarray, target: np.ndarray
     ) -> tuple[float, np.ndarray]:
         """`value_and_gradient` for targets already validated (by `fit`, once for all batches).
@@ -139,9 +139,9 @@ class SoftmaxCrossEntropy(Loss):
     def value_and_gradient(self, pred, target):
         if target.ndim == 1:
             check_class_ids(target, pred.shape[1])
-        return self._value_and_gradient_of_valid(pred, target)
+        return self.value_and_gradient_of_valid(pred, target)
 
-    def _value_and_gradient_of_valid(self, pred, target):
+    def value_and_gradient_of_valid(self, pred, target):
         batch, n_classes = pred.shape
         shifted, p, sums = exp_shifted(pred)  # z − c, e^(z − c) (batch, classes), Σ (batch,)
         p /= sums[:, None]

@@ -1,8 +1,11 @@
-"""Trainable parameters: a value, its gradient and a name.
+"""Trainable parameters (a value, its gradient and a name) and buffers (non-trainable state).
 
-A `Parameter` is the unit every optimizer updates. Inside a `Sequential` model all parameter values
-are views into one contiguous float buffer (and all gradients into another), so that an optimizer
-can update the whole network with a handful of vectorised operations instead of one per array.
+A `Parameter` is the unit every optimizer updates. A `Buffer` is state a layer keeps but nobody
+trains (a batch normalisation's running mean and variance): saved and restored with the weights,
+never stepped. Inside a `Sequential` model all parameter values, then all buffer values, are views
+into one contiguous float array (and all gradients into another), so that an optimizer can update
+the whole network with a handful of vectorised operations instead of one per array, and a snapshot
+of the model's state is one copy.
 """
 
 from __future__ import annotations
@@ -49,27 +52,63 @@ class Parameter:
         return f"Parameter(name={self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
-def pack_parameters(
-    parameters: Sequence[Parameter], dtype: np.dtype
-) -> tuple[np.ndarray, np.ndarray]:
-    """Move every parameter's value and gradient into two contiguous flat buffers.
+class Buffer:
+    """Non-trainable state of a layer: saved, restored and snapshotted, never stepped.
 
-    Afterwards ``p.value`` and ``p.grad`` are reshaped views of the returned buffers, laid out in
-    order, so that ``values[offset:offset + p.size]`` is ``p.value.ravel()``.
+    Parameters
+    ----------
+    value : ndarray
+        The current value. Its dtype is kept.
+    name : str
+        A dotted name such as ``"batchnorm_0.running_mean"``.
+    """
+
+    __slots__ = ("value", "name")
+
+    def __init__(self, value: np.ndarray, name: str = "") -> None:
+        self.value = value
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    @property
+    def size(self) -> int:
+        return self.value.size
+
+    def __repr__(self) -> str:
+        return f"Buffer(name={self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+def pack_parameters(
+    parameters: Sequence[Parameter], dtype: np.dtype, buffers: Sequence[Buffer] = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move every parameter's value and gradient, then every buffer's value, into flat arrays.
+
+    Afterwards ``p.value`` and ``p.grad`` are reshaped views of the returned arrays, laid out in
+    order, so that ``values[offset:offset + p.size]`` is ``p.value.ravel()``; the buffers' values
+    follow the parameters' in ``values`` (``grads`` covers the parameters only).
 
     Returns
     -------
-    values, grads : ndarray, shape (total_size,)
+    values : ndarray, shape (parameter size + buffer size,)
+    grads : ndarray, shape (parameter size,)
     """
-    total = sum(p.size for p in parameters)
-    values = np.empty(total, dtype=dtype)
-    grads = np.zeros(total, dtype=dtype)
+    n_trainable = sum(p.size for p in parameters)
+    values = np.empty(n_trainable + sum(b.size for b in buffers), dtype=dtype)
+    grads = np.zeros(n_trainable, dtype=dtype)
     offset = 0
     for p in parameters:
         end = offset + p.size
         values[offset:end] = p.value.ravel()
         p.value = values[offset:end].reshape(p.value.shape)
         p.grad = grads[offset:end].reshape(p.value.shape)
+        offset = end
+    for b in buffers:
+        end = offset + b.size
+        values[offset:end] = b.value.ravel()
+        b.value = values[offset:end].reshape(b.value.shape)
         offset = end
     return values, grads
 
@@ -97,10 +136,11 @@ def flat_view(parameters: Sequence[Parameter]) -> Parameter | None:
         ):
             return None
         offset += p.size
-    if offset != values.size or offset != grads.size:
+    if offset != grads.size or offset > values.size:
         return None
     flat = Parameter.__new__(Parameter)
-    flat.value, flat.grad, flat.name = values, grads, "*"
+    # the buffers, if any, follow the parameters in ``values`` and are not stepped
+    flat.value, flat.grad, flat.name = values[:offset], grads, "*"
     return flat
 
 

@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Step
 from .errors import as_float_array, check_positive_int, check_real
-from .layers import Dense
-from .model import Sequential
+from .models import Sequential
+from .nn import Dense, Step
 from .parameter import Parameter
 
 
@@ -82,7 +81,7 @@ class Perceptron:
 
     def predict(self, X: Any) -> np.ndarray:
         """ŷ = step(X·w + b), shape (n_samples,) of 0/1 ints."""
-        X = self.model._check_inputs(X)
+        X = self.model.check_inputs(X)
         return self.model.forward(X)[:, 0].astype(np.int64)
 
     def fit(self, X: Any, y: Any, epochs: int = 100, shuffle: bool = False) -> Perceptron:
@@ -90,7 +89,7 @@ class Perceptron:
 
         Stops after ``epochs`` epochs otherwise (``converged_`` stays False).
         """
-        X = self.model._check_inputs(X)
+        X = self.model.check_inputs(X)
         y = as_float_array(y, "y", np.dtype(np.float64)).reshape(-1)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels.")

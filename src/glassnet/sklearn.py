@@ -56,8 +56,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from . import optimizers
-from .callbacks import EarlyStopping
-from .model import MLP, Sequential, from_config
+from .models import MLP, Sequential, from_config
+from .train.callbacks import EarlyStopping
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 

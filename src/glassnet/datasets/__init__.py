@@ -14,7 +14,7 @@ images         load_image_folder, load_image, mnist_preprocess
 preprocessing  train_test_split, Standardizer, one_hot, batches
 """
 
-from ..batching import iterate_minibatches as batches
+from ..train.batching import iterate_minibatches as batches
 from ._errors import (
     ChecksumError,
     DatasetError,

@@ -52,9 +52,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import optimizers
-from ..layers import Dense
-from ..model import MLP, Sequential
+from .. import MLP, Dense, Sequential, optimizers
 from . import sources
 from .training import Trainer, TrainingBusyError, TrainingConfig, weight_pictures
 

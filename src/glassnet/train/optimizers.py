@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import check_real
-from .parameter import Parameter, flat_view
+from ..errors import check_real
+from ..parameter import Parameter, flat_view
 
 LearningRate = float | Callable[[int], float]
 
@@ -56,7 +56,7 @@ class Optimizer:
             raise ValueError(
                 "The optimizer received no parameters: the model has nothing to learn."
             )
-        self._find_targets()
+        self.find_targets()
         if not callable(learning_rate):
             check_real(learning_rate, "learning_rate", 0.0)
         self.learning_rate = learning_rate
@@ -64,7 +64,7 @@ class Optimizer:
         self.iterations = 0
         self.state: dict[str, dict[str, Any]] = {}
 
-    def _find_targets(self) -> None:
+    def find_targets(self) -> None:
         """Update the packed buffer as one array when the parameters tile one (see module doc)."""
         packed = flat_view(self.parameters)
         self._targets = [packed] if packed is not None else self.parameters

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .errors import check_positive_int
+from ..errors import check_positive_int
 
 
 def batch_indices(

@@ -15,9 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import activations
-from .activations import Activation
-from .layers import Dense
+from ..nn import Activation, Dense, activations
 
 
 @dataclass
@@ -160,7 +158,10 @@ def trace(model, x: Any) -> Trace:
     >>> [layer.name for layer in t.layers], round(float(t.output.sum()), 6)
     (['dense_0', 'dense_1'], 1.0)
     """
-    x = model._check_inputs(np.asarray(x).reshape(1, -1))
+    x = np.asarray(x)
+    if x.size == model.n_inputs:
+        x = x.reshape(1, *model.input_shape)
+    x = model.check_inputs(x)
     if len(x) != 1:
         raise ValueError(f"trace takes one input sample, got {len(x)}.")
     layers: list[LayerTrace] = []

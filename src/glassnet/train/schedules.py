@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import check_positive_int, check_real
+from ..errors import check_positive_int, check_real
 
 
 class Schedule:

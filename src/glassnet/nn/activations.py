@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import check_real
-from .layers import Layer
+from ..errors import check_real
+from .layer import Layer
+from .options import Option
+from .registry import register
 
 # NOTE: a 0-d array of the input's dtype costs ufuncs less than a Python float (no promotion
 # rules to resolve), which is a third of the time of an operation on a small batch.
@@ -22,8 +24,6 @@ _HALF = {np.dtype(t): np.array(0.5, t) for t in (np.float16, np.float32, np.floa
 
 class Activation(Layer):
     """Base class: an elementwise (or row-wise) function with no parameters."""
-
-    kind = "activation"
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
@@ -38,6 +38,7 @@ class Activation(Layer):
         return self._a
 
 
+@register
 class Step(Activation):
     """The perceptron's threshold unit: a = 1 if z > threshold else 0.
 
@@ -46,6 +47,8 @@ class Step(Activation):
     nothing or flips the output. That is why sigmoid neurons, a smooth version of the same step,
     replaced it for learning by gradient descent. ``backward`` therefore returns zeros.
     """
+
+    options = {"threshold": Option("real")}
 
     def __init__(self, threshold: float = 0.0, name: str | None = None) -> None:
         super().__init__(name)
@@ -61,6 +64,7 @@ class Step(Activation):
         return {"threshold": self.threshold}
 
 
+@register
 class Sigmoid(Activation):
     """a = 1 / (1 + e^(−z)), squashing z into (0, 1); da/dz = a(1 − a)."""
 
@@ -80,6 +84,7 @@ class Sigmoid(Activation):
         return grad_z
 
 
+@register
 class Tanh(Activation):
     """a = tanh(z), in (−1, 1); da/dz = 1 − a²."""
 
@@ -93,6 +98,7 @@ class Tanh(Activation):
         return grad_z
 
 
+@register
 class ReLU(Activation):
     """a = max(0, z); da/dz = 1 where a > 0, else 0."""
 
@@ -103,8 +109,11 @@ class ReLU(Activation):
         return grad_a * (self._a > 0)
 
 
+@register
 class LeakyReLU(Activation):
     """a = z where z > 0, else α·z; da/dz = 1 or α (a and z have the same sign for α > 0)."""
+
+    options = {"alpha": Option("real", low=0.0, high=1.0)}
 
     def __init__(self, alpha: float = 0.01, name: str | None = None) -> None:
         super().__init__(name)
@@ -154,6 +163,7 @@ def exp_shifted(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return shifted, e, sums
 
 
+@register
 class Softmax(Activation):
     """a_i = e^(z_i) / Σ_j e^(z_j), row by row: the output layer's probabilities.
 
@@ -167,6 +177,8 @@ class Softmax(Activation):
     z : (batch, classes) → a : (batch, classes), each row summing to 1.
     """
 
+    input_rank = 1
+
     def function(self, z):
         _, e, sums = exp_shifted(z)
         e /= sums[:, None]
@@ -177,6 +189,7 @@ class Softmax(Activation):
         return a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))
 
 
+@register
 class Identity(Activation):
     """a = z: the output of a regression network."""
 

@@ -1,0 +1,544 @@
+"""The network: `Sequential` runs layers in order, each layer's output the next one's input.
+
+The last layer with parameters gives raw scores (logits); the model's ``output`` names the
+activation that turns them into predictions (softmax probabilities, sigmoid probabilities, or the
+identity for regression). The loss applies the same activation itself, fused with it for an
+exact, stable gradient (see `glassnet.losses`). Training is `glassnet.train.loop.fit`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import losses, metrics
+from ..errors import ShapeError
+from ..losses import Loss
+from ..nn import activations
+from ..nn.layer import Layer
+from ..parameter import Buffer, Parameter, pack_parameters
+from ..train import loop, optimizers
+from ..train.callbacks import Callback, History
+from ..train.loop import FitRun, TrainingState
+from ..train.optimizers import Optimizer
+from .checks import check_inputs, check_targets
+
+OUTPUTS = ("softmax", "sigmoid", "identity")
+
+
+class Sequential:
+    """A feed-forward network: each layer's output is the next layer's input.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        The layers in order. Their shapes must chain (checked here).
+    input_shape : tuple of int, optional
+        The shape of one sample, without the batch axis (``(784,)``, ``(1, 28, 28)``). Default:
+        the first layer that knows its input gives it (a Dense layer gives ``(n_inputs,)``).
+    output : {"softmax", "sigmoid", "identity"}
+        How raw outputs become predictions: class probabilities (softmax), independent
+        probabilities (sigmoid; one output for binary classification) or values (regression).
+    seed : int, optional
+        Seeds the training randomness (shuffling, dropout) when `fit` gets no seed.
+
+    Attributes
+    ----------
+    layers : list of Layer
+        Named ``"dense_0"``, ``"sigmoid_0"``, ``"dense_1"``... unless given names.
+    input_shape, output_shape : tuple of int
+        The per-sample shapes at both ends; ``n_inputs`` and ``n_outputs`` are their products.
+    class_names : list of str or None
+        Optional labels of the output classes (kept in model files).
+    preprocessing : dict
+        How raw inputs become this model's inputs (e.g. ``{"kind": "image", "image_size":
+        [28, 28], "scale": 1/255}``), for the tools that feed it files; kept in model files.
+    optimizer : Optimizer or None
+        The optimizer of the last `fit`; a later `fit` without one continues with it.
+    history : History or None
+        The `History` of the last `fit`, or the one kept in a loaded model file.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        input_shape: Sequence[int] | None = None,
+        output: str = "identity",
+        seed: int | None = None,
+    ) -> None:
+        self.layers = list(layers)
+        if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
+            raise TypeError("Sequential needs a non-empty list of Layer objects.")
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got output={output!r}.")
+        last = self.layers[-1]
+        if output != "identity" and isinstance(last, activations.ACTIVATIONS[output]):
+            raise ValueError(
+                f"The model ends with a {type(last).__name__} layer and output={output!r}, which "
+                "would apply it twice. Remove the last layer: the output activation is applied "
+                "by the loss and by predict_proba."
+            )
+        self.output = output
+        self._output_function = activations.get(output).function
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.class_names: list[str] | None = None
+        self.preprocessing: dict[str, Any] = {}
+        self.optimizer: Optimizer | None = None
+        self.loss: Loss | None = None
+        self.stop_training = False
+        self.current_fit: FitRun | None = None
+        self.history: History | None = None
+        self._name_layers()
+        self.dtype = self._common_dtype()
+        self.input_shape = self._find_input_shape(input_shape)
+        self.output_shape = self.shape_after(len(self.layers))
+        self.n_inputs = math.prod(self.input_shape)
+        self.n_outputs = math.prod(self.output_shape)
+        if output == "softmax" and self.n_outputs < 2:
+            raise ValueError(
+                "A softmax output needs at least 2 neurons (one per class), got 1. For a yes/no "
+                "problem use one neuron with output='sigmoid'."
+            )
+        # Nobody uses dL/dx of the layers up to the first one with parameters: skip it there.
+        first_trained = next((i for i, la in enumerate(self.layers) if la.parameters()), 0)
+        for i, layer in enumerate(self.layers):
+            layer.input_grad = i > first_trained
+        self._values, self._grads = pack_parameters(self.parameters(), self.dtype, self.buffers())
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # NOTE: copy.deepcopy and pickle copy each parameter array on its own, which would cut
+        # them loose from the packed buffer (and from the optimizer, which updates the buffer).
+        # Pack them again so that a copy trains like the original.
+        self.__dict__.update(state)
+        self._values, self._grads = pack_parameters(self.parameters(), self.dtype, self.buffers())
+        if self.optimizer is not None:
+            self.optimizer.find_targets()
+
+    def _name_layers(self) -> None:
+        counts: dict[str, int] = {}
+        seen: set[str] = set()
+        for layer in self.layers:
+            if layer.name is None:
+                kind = type(layer).__name__.lower()
+                layer.name = f"{kind}_{counts.get(kind, 0)}"
+                counts[kind] = counts.get(kind, 0) + 1
+            if layer.name in seen:
+                raise ValueError(
+                    f"Two layers are named {layer.name!r}; layer names must be unique."
+                )
+            seen.add(layer.name)
+            named: list[tuple[str, Parameter | Buffer]] = [
+                *layer.named_parameters().items(),
+                *layer.named_buffers().items(),
+            ]
+            for local, array in named:
+                array.name = f"{layer.name}.{local}"
+
+    def _common_dtype(self) -> np.dtype:
+        dtypes = {layer.dtype for layer in self.layers if layer.dtype is not None}
+        if len(dtypes) > 1:
+            raise TypeError(
+                f"All layers with parameters must share one dtype, got {sorted(map(str, dtypes))}."
+            )
+        return dtypes.pop() if dtypes else np.dtype(np.float32)
+
+    def _find_input_shape(self, input_shape: Sequence[int] | None) -> tuple[int, ...]:
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            if not shape or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in shape):
+                raise ValueError(
+                    f"input_shape must be a tuple of positive sizes for one sample (no batch "
+                    f"axis), e.g. (784,) or (1, 28, 28); got input_shape={input_shape!r}."
+                )
+            return tuple(int(n) for n in shape)
+        for layer in self.layers:
+            if layer.input_shape is not None:
+                return layer.input_shape
+        raise ValueError(
+            "Sequential cannot tell the input's shape: give input_shape=(...) for one sample, "
+            "e.g. Sequential(layers, input_shape=(1, 28, 28)), or start with a Dense layer."
+        )
+
+    def shape_after(self, n_layers: int) -> tuple[int, ...]:
+        """The per-sample shape after the first ``n_layers`` layers (0: the input's)."""
+        shape = self.input_shape
+        for layer in self.layers[:n_layers]:
+            shape = layer.output_shape(shape)
+        return shape
+
+    # ------------------------------------------------------------------ forward and backward
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Run every layer in order and return the raw outputs.
+
+        Shapes
+        ------
+        x : (batch, *input_shape) → (batch, *output_shape)
+        """
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> None:
+        """Backpropagate dL/d(outputs) through every layer, last to first.
+
+        Fills every parameter's ``.grad``. The gradient with respect to the input is not computed
+        (nobody trains the data); call the first layer's backward with ``input_grad`` set if needed.
+        """
+        grad: np.ndarray | None = grad_output
+        for layer in reversed(self.layers):
+            if grad is None:  # the layers before the first one with parameters
+                break
+            grad = layer.backward(grad)
+
+    __call__ = forward
+
+    # ------------------------------------------------------------------ parameters and buffers
+
+    def parameters(self) -> list[Parameter]:
+        """Every trainable parameter, in layer order."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def buffers(self) -> list[Buffer]:
+        """Every buffer (non-trainable state such as running statistics), in layer order."""
+        return [b for layer in self.layers for b in layer.buffers()]
+
+    def named_parameters(self) -> dict[str, Parameter]:
+        """``{"dense_0.W": Parameter, "dense_0.b": ...}``."""
+        return _by_name(self.parameters(), "parameter")
+
+    def named_buffers(self) -> dict[str, Buffer]:
+        """``{"batchnorm_0.running_mean": Buffer, ...}``."""
+        return _by_name(self.buffers(), "buffer")
+
+    def parameter(self, name: str) -> Parameter:
+        """The parameter called ``name``, e.g. ``model.parameter("dense_0.W").grad``."""
+        named = self.named_parameters()
+        if name not in named:
+            raise KeyError(f"No parameter named {name!r}. This model has {list(named)}.")
+        return named[name]
+
+    @property
+    def n_parameters(self) -> int:
+        """The number of trainable numbers."""
+        return int(self._grads.size)
+
+    def get_weights(self) -> np.ndarray:
+        """A copy of every parameter and then every buffer, flattened in order into one vector."""
+        return self._values.copy()
+
+    def set_weights(self, weights: np.ndarray) -> None:
+        """Overwrite every parameter and buffer from a vector returned by `get_weights`."""
+        weights = np.asarray(weights)
+        if weights.shape != self._values.shape:
+            raise ShapeError(
+                f"set_weights expects a vector of {self._values.size} numbers, got shape "
+                f"{weights.shape}."
+            )
+        self._values[...] = weights
+
+    # ------------------------------------------------------------------ checking data
+
+    def check_inputs(self, X: Any, name: str = "X") -> np.ndarray:
+        """``X`` as a float batch ``(n, *input_shape)`` in the model's dtype, or a clear error."""
+        return check_inputs(X, self.input_shape, self.dtype, name)
+
+    def check_targets(self, y: Any, n_samples: int, name: str = "y") -> np.ndarray:
+        """Targets that fit the model's outputs, or a clear error (see `checks.check_targets`)."""
+        return check_targets(y, n_samples, self.output, self.n_outputs, self.dtype, name)
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict_proba(self, X: Any, batch_size: int = 8192) -> np.ndarray:
+        """Class probabilities.
+
+        Returns
+        -------
+        ndarray, shape (n, n_classes) for softmax; (n, 2) for one sigmoid output, columns
+        P(0) and P(1); (n, n_outputs) independent probabilities for several sigmoid outputs.
+        """
+        if self.output == "identity":
+            raise TypeError("This is a regression model (output='identity'): use predict().")
+        X = self.check_inputs(X)
+        probabilities = self._output_function(self._raw_outputs(X, batch_size))
+        if self.output == "sigmoid" and self.n_outputs == 1:
+            return np.hstack([1.0 - probabilities, probabilities])
+        return probabilities
+
+    def predict(self, X: Any, batch_size: int = 8192) -> np.ndarray:
+        """Class ids (classification) or values (regression).
+
+        Returns
+        -------
+        ndarray, shape (n,) of int64 class ids for softmax or one sigmoid output; (n, k) of 0/1
+        for k sigmoid outputs; (n,) values for one-output regression, else (n, n_outputs).
+        """
+        X = self.check_inputs(X)
+        out = self._raw_outputs(X, batch_size)
+        if self.output == "softmax":
+            return out.argmax(axis=1)
+        if self.output == "sigmoid":
+            labels = (out > 0).astype(np.int64)  # σ(z) > ½ ⇔ z > 0
+            return labels[:, 0] if self.n_outputs == 1 else labels
+        return out[:, 0] if self.n_outputs == 1 else out
+
+    def _raw_outputs(self, X: np.ndarray, batch_size: int) -> np.ndarray:
+        if len(X) <= batch_size:
+            return self.forward(X)
+        return np.concatenate(
+            [self.forward(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]
+        )
+
+    def evaluate(
+        self, X: Any, y: Any, batch_size: int = 8192, loss: Loss | str | None = None
+    ) -> dict[str, float]:
+        """The loss and metrics on a data set.
+
+        Returns
+        -------
+        dict: ``{"loss", "accuracy"}`` for classification; ``{"loss", "mse", "mae", "r2"}`` for
+        regression.
+        """
+        X = self.check_inputs(X)
+        y = self.check_targets(y, len(X))
+        loss_fn = self.resolve_loss(loss)
+        total, correct = 0.0, 0
+        outputs = []
+        for start in range(0, len(X), batch_size):
+            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+            out = self.forward(xb)
+            total += loss_fn.value(out, yb) * len(xb)
+            if self.output == "identity":
+                outputs.append(out)
+            else:
+                correct += loop.count_correct(self.output, out, yb)
+        result = {"loss": total / len(X)}
+        if self.output == "identity":
+            pred = np.concatenate(outputs)
+            result["mse"] = metrics.mean_squared_error(y, pred)
+            result["mae"] = metrics.mean_absolute_error(y, pred)
+            result["r2"] = metrics.r2_score(y, pred)
+        else:
+            result["accuracy"] = correct / (len(X) * loop.label_width(self.output, y))
+        return result
+
+    # ------------------------------------------------------------------ training
+
+    def resolve_loss(self, loss: Loss | str | None) -> Loss:
+        """The loss to train with: ``loss`` (a name or a Loss) or the one paired with the output."""
+        loss_fn = losses.FOR_OUTPUT[self.output]() if loss is None else losses.get(loss)
+        if loss_fn.output != self.output:
+            raise ValueError(
+                f"{type(loss_fn).__name__} applies a {loss_fn.output} output, but the model's "
+                f"output is {self.output!r}. Use {losses.FOR_OUTPUT[self.output].__name__} or "
+                "build the model with a matching output."
+            )
+        return loss_fn
+
+    def resolve_optimizer(self, optimizer: Any, learning_rate: Any) -> Optimizer:
+        """The optimizer to train with: given, the previous fit's, or a new one by name."""
+        if isinstance(optimizer, Optimizer):
+            mine = {id(p) for p in self.parameters()}
+            if not all(id(p) in mine for p in optimizer.parameters):
+                raise ValueError("The optimizer was built for another model's parameters.")
+            if learning_rate is not None:
+                optimizer.learning_rate = learning_rate
+            return optimizer
+        if optimizer is None and self.optimizer is not None:
+            if learning_rate is not None:
+                self.optimizer.learning_rate = learning_rate
+            return self.optimizer
+        options = {} if learning_rate is None else {"learning_rate": learning_rate}
+        return optimizers.get(optimizer or "adam", self.parameters(), **options)
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        epochs: int = 10,
+        batch_size: int = 32,
+        *,
+        optimizer: Optimizer | str | None = None,
+        learning_rate: Any = None,
+        loss: Loss | str | None = None,
+        shuffle: bool = True,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float = 0.0,
+        callbacks: Iterable[Callback] = (),
+        seed: int | None = None,
+        verbose: int = 0,
+        resume: TrainingState | None = None,
+    ) -> History:
+        """Train by mini-batch gradient descent.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_inputs)
+        y : array-like
+            Class ids (n_samples,) or one-hot rows for softmax; 0/1 labels for sigmoid; target
+            values (n_samples,) or (n_samples, n_outputs) for regression.
+        epochs, batch_size : int
+            Passes over the data, and samples per gradient step.
+        optimizer : Optimizer or str, optional
+            An optimizer built on ``model.parameters()``, or a name ("sgd", "adam", "adamw",
+            "rmsprop"). Default: the previous fit's optimizer, else Adam.
+        learning_rate : float or schedule, optional
+            Overrides the optimizer's learning rate.
+        loss : Loss or str, optional
+            Default: the loss paired with the model's output.
+        shuffle : bool
+            Shuffle the sample order every epoch.
+        validation_data : (X_val, y_val), optional
+            Evaluated after every epoch (``val_loss``, ``val_accuracy``...).
+        validation_split : float
+            Alternatively, hold out this fraction of the *last* samples of X, y for validation.
+        callbacks : iterable of Callback
+        seed : int, optional
+            Seeds shuffling and dropout; with the same seed (and BLAS thread count) training is
+            bit-identical. Default: the model's own generator.
+        verbose : int
+            1 prints a line per epoch.
+        resume : TrainingState, optional
+            Continue an interrupted fit from a checkpoint's state (see `training_state`); load the
+            checkpoint's weights and optimizer state first. Give the same data and settings.
+
+        Returns
+        -------
+        History
+            The per-epoch logs. Training stops early with the weights of the last finite epoch if
+            the loss becomes NaN or infinite (raising `TrainingDivergedError`), and cleanly after
+            the current batch on Ctrl-C (``history.interrupted``).
+
+        Examples
+        --------
+        >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32); y = [0, 1, 1, 0]
+        >>> from glassnet import MLP
+        >>> model = MLP([2, 8, 2], activation="tanh", seed=0)
+        >>> history = model.fit(X, y, epochs=300, batch_size=4, learning_rate=0.05, seed=0)
+        >>> model.predict(X)
+        array([0, 1, 1, 0])
+        """
+        return loop.fit(
+            self,
+            X,
+            y,
+            epochs,
+            batch_size,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            loss=loss,
+            shuffle=shuffle,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            callbacks=callbacks,
+            seed=seed,
+            verbose=verbose,
+            resume=resume,
+        )
+
+    def training_state(self) -> TrainingState:
+        """A snapshot of the fit in progress (for checkpoints): position, RNG state, history.
+
+        Together with `get_weights` and the optimizer's `state_dict`, it lets ``fit(...,
+        resume=state)`` continue exactly where this fit is. Only valid during `fit` (callbacks).
+        """
+        if self.current_fit is None:
+            raise RuntimeError("training_state() is only available while fit() is running.")
+        return self.current_fit.snapshot()
+
+    # ------------------------------------------------------------------ looking inside
+    # NOTE: trace, neuron and save are conveniences for the functions of glassnet.inspect and
+    # glassnet.io, which sit above the core; each imports its module when first called.
+
+    def trace(self, x: Any):
+        """Every neuron's inputs, weights, bias, weighted sum and activation for one input.
+
+        See `glassnet.inspect.trace`.
+        """
+        from .. import inspect
+
+        return inspect.trace(self, x)
+
+    def neuron(self, layer: int | str, index: int, x: Any = None):
+        """One neuron's weights and bias, and, given an input ``x``, its z and a.
+
+        See `glassnet.inspect.neuron`.
+        """
+        from .. import inspect
+
+        return inspect.neuron(self, layer, index, x)
+
+    def summary(self) -> str:
+        """A table of layers, output shapes and parameter counts."""
+        rows = [("#", "layer", "type", "output shape", "parameters")]
+        shape = self.input_shape
+        for i, layer in enumerate(self.layers):
+            shape = layer.output_shape(shape)
+            state = layer.parameters() + layer.buffers()
+            shapes = " + ".join("×".join(map(str, p.shape)) for p in state)
+            count = sum(p.size for p in layer.parameters())
+            rows.append(
+                (
+                    str(i),
+                    str(layer.name),
+                    type(layer).__name__,
+                    "×".join(map(str, shape)),
+                    f"{count:,}" + (f"  ({shapes})" if shapes else ""),
+                )
+            )
+        widths = [max(len(row[c]) for row in rows) for c in range(4)]
+        lines = [
+            "  ".join(cell.ljust(widths[c]) for c, cell in enumerate(row[:4])) + "  " + row[4]
+            for row in rows
+        ]
+        sizes = ["×".join(map(str, self.input_shape))] + [str(n) for n in _dense_sizes(self.layers)]
+        title = f"Sequential {'-'.join(sizes)}, output {self.output}, {self.dtype}"
+        total = f"Total parameters: {self.n_parameters:,}"
+        rule = "─" * max(len(line) for line in lines)
+        return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, total])
+
+    def save(self, path: str) -> None:
+        """Save architecture and weights to a file (see `glassnet.io.save`)."""
+        from .. import io
+
+        io.save(self, path)
+
+    # ------------------------------------------------------------------ configuration
+
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as plain JSON-ready data (layer types and constructor arguments)."""
+        return {
+            "output": self.output,
+            "dtype": str(self.dtype),
+            "seed": self.seed,
+            "input_shape": list(self.input_shape),
+            "layers": [
+                {"type": type(layer).__name__, "name": layer.name, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], output={self.output!r})"
+
+
+def _by_name(items: list[Any], what: str) -> dict[str, Any]:
+    named: dict[str, Any] = {}
+    for item in items:
+        if item.name in named:
+            raise ValueError(
+                f"Two {what}s are named {item.name!r}: a layer must give each of its {what}s its "
+                "own name, or a model file would lose one of them."
+            )
+        named[item.name] = item
+    return named
+
+
+def _dense_sizes(layers: list[Layer]) -> list[int]:
+    """The neuron counts of the layers that have them (Dense), for the summary's title."""
+    return [n for layer in layers if (n := getattr(layer, "n_neurons", None)) is not None]

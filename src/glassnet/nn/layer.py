@@ -1,0 +1,169 @@
+"""The `Layer` contract that every layer keeps.
+
+- ``forward(x, training=False) -> y`` computes the output and caches only what backward needs;
+- ``backward(grad_y) -> grad_x`` receives dL/dy for the last forward call, writes dL/dθ into each
+  parameter's ``.grad`` (overwriting it) and returns dL/dx (or None when ``input_grad`` is off);
+- ``output_shape(input_shape) -> tuple`` maps a per-sample shape (no batch axis) to the output's,
+  allocating nothing, and raises `ShapeError` naming the layer when the input does not fit;
+- ``named_parameters()`` / ``named_buffers()`` give the layer's trainable arrays and its
+  non-trainable state under local names (``"W"``, ``"b"``, ``"running_mean"``...); `Sequential`
+  only adds the layer's name as a prefix;
+- ``get_config()`` returns the constructor arguments as JSON-ready data.
+
+Arrays are batches: the first axis is the sample, the rest is the per-sample shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..parameter import Buffer, Parameter
+
+
+class Layer:
+    """Base class of all layers.
+
+    Class attributes
+    ----------------
+    input_rank : int or None
+        The per-sample rank the layer accepts (1 for ``(batch, features)``, 3 for
+        ``(batch, channels, height, width)``); None for elementwise layers, which take any.
+    uses_rng : bool
+        True for layers that draw random numbers in training (Dropout); `fit` gives them its
+        generator, so that a seed makes training repeatable.
+    options : dict
+        The constructor options a model file may hold, each with its JSON kind (see
+        `glassnet.nn.options`), so that files are checked without building anything.
+
+    Attributes
+    ----------
+    name : str or None
+        Set by `Sequential` when the layer is added (``"dense_0"``, ``"sigmoid_1"``...).
+    input_grad : bool
+        When False, ``backward`` may skip computing dL/dx and return None. `Sequential` clears it
+        for every layer up to the first one with parameters, whose input gradient nobody uses.
+    """
+
+    input_rank: ClassVar[int | None] = None
+    uses_rng: ClassVar[bool] = False
+    options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+        self.input_grad = True
+
+    # ------------------------------------------------------------------ computing
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(x, training)
+
+    # ------------------------------------------------------------------ shapes
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The per-sample input shape the layer's configuration fixes (Dense: ``(n_inputs,)``)."""
+        return None
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The dtype of the layer's parameters, or None for a layer without any."""
+        return None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The per-sample output shape for a per-sample input shape (elementwise: the same)."""
+        self.check_input_shape(input_shape)
+        return tuple(input_shape)
+
+    def check_input_shape(self, input_shape: tuple[int, ...], batch: int | None = None) -> None:
+        """Raise `ShapeError` unless ``input_shape`` (per sample) has the rank and sizes needed.
+
+        The one place where a layer's input is checked, with the one message template: what
+        the layer expects, what it got and, for a rank mismatch, the likely fix.
+        """
+        expected = self.input_shape
+        rank_ok = self.input_rank is None or len(input_shape) == self.input_rank
+        if rank_ok and (expected is None or tuple(input_shape) == expected):
+            return
+        got = tuple(input_shape) if batch is None else (batch, *input_shape)
+        want = expected if expected is not None else ("…",) * (self.input_rank or 0)
+        wanted = "(batch, " + ", ".join(map(str, want)) + ")"
+        raise ShapeError(
+            f"{self.describe()} expects {wanted}, got {got}.{self.reshape_hint(tuple(input_shape))}"
+        )
+
+    def check_input(self, x: np.ndarray) -> None:
+        """`check_input_shape` for a batch ``x``, cheap when the shape is right."""
+        if x.ndim == 0:
+            raise ShapeError(f"{self.describe()} expects a batch of inputs, got a scalar.")
+        self.check_input_shape(x.shape[1:], batch=x.shape[0])
+
+    def reshape_hint(self, input_shape: tuple[int, ...]) -> str:
+        """A likely fix for an input of the wrong rank (the error's last sentence)."""
+        rank = self.input_rank
+        if rank == 1 and len(input_shape) > 1:
+            return " Did you forget to flatten?"
+        expected = self.input_shape
+        if (
+            rank is not None
+            and expected is not None
+            and math.prod(input_shape) == math.prod(expected)
+        ):
+            return f" Reshape with X.reshape(-1, {', '.join(map(str, expected))})."
+        return ""
+
+    def describe(self) -> str:
+        """The layer as error messages name it, e.g. ``Dense 'dense_0' (784 → 16)``."""
+        name = f" '{self.name}'" if self.name else ""
+        sizes = self.size_label()
+        return f"{type(self).__name__}{name}" + (f" ({sizes})" if sizes else "")
+
+    def size_label(self) -> str:
+        """A short description of the layer's sizes for messages (``784 → 16``); may be empty."""
+        return ""
+
+    # ------------------------------------------------------------------ parameters and buffers
+
+    def named_parameters(self) -> dict[str, Parameter]:
+        """The trainable arrays under their local names, e.g. ``{"W": ..., "b": ...}``."""
+        return {}
+
+    def named_buffers(self) -> dict[str, Buffer]:
+        """Non-trainable state under local names (e.g. ``{"running_mean": ...}``)."""
+        return {}
+
+    def parameters(self) -> list[Parameter]:
+        return list(self.named_parameters().values())
+
+    def buffers(self) -> list[Buffer]:
+        return list(self.named_buffers().values())
+
+    @classmethod
+    def state_shapes(
+        cls, config: dict[str, Any], input_shape: tuple[int, ...]
+    ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """The shapes of the parameters and buffers a layer of this ``config`` would have.
+
+        Used to check model files against their architecture without allocating anything, so a
+        layer type with parameters must override it. Returns ``(parameters, buffers)`` by local
+        name. ``config`` has passed the checks of ``options``.
+        """
+        return {}, {}
+
+    # ------------------------------------------------------------------ configuration
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,299 @@
+"""The fit loop: mini-batch gradient descent with validation, callbacks and exact resumption.
+
+For every mini-batch, `train_epoch` runs the textbook step that a learner can write out::
+
+    out = model.forward(X_batch, training=True)     # forward pass, layer by layer
+    loss = loss_fn.value(out, y_batch)              # how wrong the outputs are
+    model.backward(loss_fn.gradient(out, y_batch))  # backpropagation: dL/dθ for every parameter
+    optimizer.step()                                # gradient descent: θ ← θ − lr·dL/dθ
+
+The loop works on any model with that interface (`glassnet.Sequential` is the one glassnet
+builds): ``check_inputs``/``check_targets``, ``resolve_loss``/``resolve_optimizer``,
+``forward``/``backward``, ``get_weights``/``set_weights``, ``layers``, ``output`` and
+``stop_training``.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, TrainingDivergedError, check_positive_int, check_real
+from ..losses import Loss
+from .callbacks import Callback, History, PrintProgress
+from .optimizers import Optimizer
+
+
+@dataclass
+class TrainingState:
+    """Where a fit is, beyond the weights and the optimizer: enough to resume it exactly.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch in progress (0-based); equal to the number of completed epochs at an epoch end.
+    batch : int
+        Batches completed in that epoch.
+    order : ndarray or None
+        The epoch's sample order (None when not shuffling).
+    rng_state : dict or None
+        The training generator's state (shuffling and dropout) at the snapshot.
+    total_loss, correct, seen :
+        Running sums of the epoch so far, so the resumed epoch reports the same logs.
+    history : dict
+        `History.to_dict` of the completed epochs.
+    """
+
+    epoch: int = 0
+    batch: int = 0
+    order: np.ndarray | None = None
+    rng_state: dict[str, Any] | None = None
+    total_loss: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    history: dict = field(default_factory=dict)
+
+    def next_epoch(self) -> None:
+        self.epoch += 1
+        self.batch, self.order, self.total_loss, self.correct, self.seen = 0, None, 0.0, 0, 0
+
+    def logs(self, classify: bool, label_width: int) -> dict[str, float]:
+        logs = {"loss": self.total_loss / max(self.seen, 1)}
+        if classify:
+            logs["accuracy"] = self.correct / max(self.seen * label_width, 1)
+        return logs
+
+    def copy(self) -> TrainingState:
+        return replace(
+            self,
+            order=None if self.order is None else self.order.copy(),
+            history=dict(self.history),
+        )
+
+
+@dataclass
+class FitRun:
+    """What one call of `fit` trains with; ``model.current_fit`` while it runs."""
+
+    X: np.ndarray
+    y: np.ndarray
+    batch_size: int
+    shuffle: bool
+    loss: Loss
+    optimizer: Optimizer
+    rng: np.random.Generator
+    state: TrainingState
+    history: History
+
+    @property
+    def n_batches(self) -> int:
+        return -(-len(self.X) // self.batch_size)
+
+    def snapshot(self) -> TrainingState:
+        """The state of this run, with the generator's state and the history, for checkpoints."""
+        snapshot = self.state.copy()
+        snapshot.rng_state = dict(self.rng.bit_generator.state)
+        snapshot.history = self.history.to_dict()
+        return snapshot
+
+
+def count_correct(output: str, out: np.ndarray, y: np.ndarray) -> int:
+    """Correct predictions in a batch of raw outputs (per label for several sigmoid outputs)."""
+    if output == "softmax":
+        truth = y if y.ndim == 1 else y.argmax(axis=1)
+        return int(np.count_nonzero(out.argmax(axis=1) == truth))
+    return int(np.count_nonzero((out > 0) == (y > 0.5)))
+
+
+def label_width(output: str, y: np.ndarray) -> int:
+    """How many labels each sample has: 1 for class ids or softmax, else y's columns."""
+    return 1 if y.ndim == 1 or output == "softmax" else y.shape[1]
+
+
+def fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    epochs: int = 10,
+    batch_size: int = 32,
+    *,
+    optimizer: Optimizer | str | None = None,
+    learning_rate: Any = None,
+    loss: Loss | str | None = None,
+    shuffle: bool = True,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_split: float = 0.0,
+    callbacks: Iterable[Callback] = (),
+    seed: int | None = None,
+    verbose: int = 0,
+    resume: TrainingState | None = None,
+) -> History:
+    """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    X = model.check_inputs(X)
+    y = model.check_targets(y, len(X))
+    if validation_split:
+        check_real(validation_split, "validation_split", 0.0, 1.0)
+        if validation_data is not None:
+            raise ValueError("Give validation_data or validation_split, not both.")
+        n_train = int(round(len(X) * (1.0 - validation_split)))
+        if not 0 < n_train < len(X):
+            raise DataError(
+                f"validation_split={validation_split} leaves {n_train} of {len(X)} samples "
+                "for training; both parts need at least one sample."
+            )
+        validation_data = (X[n_train:], y[n_train:])
+        X, y = X[:n_train], y[:n_train]
+    elif validation_data is not None:
+        X_val = model.check_inputs(validation_data[0], "X_val")
+        validation_data = (X_val, model.check_targets(validation_data[1], len(X_val), "y_val"))
+    loss_fn = model.resolve_loss(loss)
+    model.optimizer = chosen = model.resolve_optimizer(optimizer, learning_rate)
+    model.loss = loss_fn
+    rng = np.random.default_rng(seed) if seed is not None else model.rng
+    for layer in model.layers:
+        if layer.uses_rng:
+            layer.rng = rng
+
+    history = History()
+    state = TrainingState()
+    if resume is not None:
+        history.restore(resume.history)
+        state = resume.copy()
+        if resume.rng_state is not None:
+            rng.bit_generator.state = resume.rng_state
+    # History comes last so it records what other callbacks add to the logs.
+    all_callbacks = [*callbacks] + ([PrintProgress()] if verbose else []) + [history]
+    for callback in all_callbacks:
+        callback.set_model(model)
+    batch_callbacks = [
+        c for c in all_callbacks if type(c).on_batch_end is not Callback.on_batch_end
+    ]
+    model.stop_training = False
+    run = model.current_fit = FitRun(
+        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history
+    )
+    params = {
+        "epochs": epochs,
+        "batches": run.n_batches,
+        "samples": len(X),
+        "batch_size": batch_size,
+    }
+    with InterruptFlag() as interrupt:
+        for callback in all_callbacks:
+            callback.on_train_begin(params)
+        while state.epoch < epochs:
+            epoch = state.epoch
+            for callback in all_callbacks:
+                callback.on_epoch_begin(epoch, {})
+            logs = train_epoch(model, run, batch_callbacks, interrupt)
+            if logs is None:  # stopped in the middle of the epoch
+                history.interrupted = interrupt.raised
+                history.stopped_early = not interrupt.raised
+                break
+            if validation_data is not None:
+                X_val, y_val = validation_data
+                scores = model.evaluate(X_val, y_val, loss=loss_fn)
+                logs.update({f"val_{k}": v for k, v in scores.items()})
+            state.next_epoch()
+            for callback in all_callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                history.stopped_early = True
+                break
+        for callback in all_callbacks:
+            callback.on_train_end({})
+    model.current_fit = None
+    model.history = history
+    return history
+
+
+def train_epoch(
+    model: Any, run: FitRun, batch_callbacks: list[Callback], interrupt: InterruptFlag
+) -> dict[str, float] | None:
+    """Run the rest of the current epoch: forward → loss → backward → step, batch by batch.
+
+    Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
+    stopped training after a batch.
+    """
+    state, X, y, size = run.state, run.X, run.y, run.batch_size
+    if state.batch == 0:
+        state.order = run.rng.permutation(len(X)) if run.shuffle else None
+    last_finite = model.get_weights()
+    classify = model.output != "identity"
+    width = label_width(model.output, y)
+    for batch in range(state.batch, run.n_batches):
+        start = batch * size
+        if state.order is None:
+            xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
+        else:
+            rows = state.order[start : start + size]
+            # take() gathers the rows ~15% faster than X[rows] (same result)
+            xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
+        out = model.forward(xb, training=True)
+        # the labels were validated once, in fit, so the loss need not check each batch
+        batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
+        if not math.isfinite(batch_loss):
+            diverged(model, last_finite, state, batch_loss, run.history)
+        model.backward(grad)
+        run.optimizer.step()
+        state.batch = batch + 1
+        state.total_loss += batch_loss * len(xb)
+        state.seen += len(xb)
+        if classify:
+            state.correct += count_correct(model.output, out, yb)
+        if batch_callbacks:
+            logs = state.logs(classify, width)
+            for callback in batch_callbacks:
+                callback.on_batch_end(batch, logs)
+        if interrupt.raised or model.stop_training:
+            return None
+    if not np.isfinite(model.get_weights()).all():
+        diverged(model, last_finite, state, math.nan, run.history)
+    return state.logs(classify, width)
+
+
+def diverged(
+    model: Any, last_finite: np.ndarray, state: TrainingState, loss_value: float, history: History
+) -> None:
+    """Put the last finite epoch's weights back and raise `TrainingDivergedError`."""
+    model.set_weights(last_finite)
+    lr = model.optimizer.current_learning_rate if model.optimizer else float("nan")
+    raise TrainingDivergedError(
+        f"Training diverged: the loss became {loss_value} at epoch {state.epoch + 1}, batch "
+        f"{state.batch + 1}. The learning rate ({lr:g}) is probably too high, or the inputs "
+        "are not scaled (e.g. pixel values 0-255 instead of 0-1). The weights of the last "
+        "finite epoch have been restored.",
+        history,
+    )
+
+
+class InterruptFlag:
+    """Turn the first Ctrl-C during training into a flag checked after each batch.
+
+    Training then ends cleanly after the batch in progress, instead of stopping between two
+    NumPy calls of an update. A second Ctrl-C interrupts at once.
+    """
+
+    def __enter__(self) -> InterruptFlag:
+        self.raised = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.raised:
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def __exit__(self, *exc_info) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
