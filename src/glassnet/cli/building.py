@@ -1,0 +1,89 @@
+"""The network, optimizer and learning-rate schedule ``glassnet train`` builds from its settings.
+
+The architecture comes from ``--arch 784-16-16-10`` or ``--hidden 16,16`` and must fit the data;
+the optimizer and its learning rate default to a good pair for the hidden activation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import glassnet as gn
+
+from .application import UserError
+from .data import Data
+from .options import DEFAULT_HIDDEN, DEFAULT_OPTIMIZER
+
+
+def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
+    n_features = data.X_train.shape[1]
+    if data.task == "regression":
+        n_outputs, output = 1, "identity"
+    else:
+        n_outputs = len(data.class_names or np.unique(data.y_train))
+        output = "softmax" if n_outputs > 2 else "sigmoid"
+        if output == "sigmoid":
+            n_outputs = 1
+    if options["arch"] and options["hidden"]:
+        raise UserError("Give the architecture as --arch or as --hidden, not both.")
+    if options["arch"]:
+        try:
+            sizes = [int(part) for part in str(options["arch"]).split("-")]
+        except ValueError:
+            raise UserError(
+                f"--arch must be layer sizes joined by '-', e.g. 784-16-16-10, got "
+                f"{options['arch']!r}."
+            ) from None
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise UserError(f"--arch needs at least two positive sizes, got {options['arch']!r}.")
+        if sizes[0] != n_features or sizes[-1] != n_outputs:
+            raise UserError(
+                f"--arch {options['arch']} does not fit the data: it has {n_features} input "
+                f"features and needs {n_outputs} outputs, so the architecture must start with "
+                f"{n_features} and end with {n_outputs} (e.g. {n_features}-16-16-{n_outputs})."
+            )
+    else:
+        hidden = options["hidden"]
+        try:
+            sizes_hidden = (
+                [int(s) for s in str(hidden).split(",") if s.strip()]
+                if hidden is not None
+                else list(DEFAULT_HIDDEN)
+            )
+        except ValueError:
+            raise UserError(
+                f"--hidden must be sizes joined by ',', e.g. 16,16, got {hidden!r}."
+            ) from None
+        sizes = [n_features, *sizes_hidden, n_outputs]
+    activation = options["activation"]
+    if activation == "step":
+        raise UserError(
+            "A step activation cannot be trained by backpropagation (its derivative is 0); use "
+            "sigmoid, tanh, relu or leaky_relu."
+        )
+    model = gn.MLP(sizes, activation=activation, output=output, seed=options["seed"])
+    model.class_names = data.class_names
+    return model
+
+
+def make_optimizer(model: gn.Sequential, options: dict[str, Any]) -> gn.optimizers.Optimizer:
+    name, rate = DEFAULT_OPTIMIZER.get(options["activation"], ("adam", 1e-3))
+    name = options["optimizer"] or name
+    rate = options["learning_rate"] if options["learning_rate"] is not None else rate
+    extra = {"momentum": options["momentum"]} if name == "sgd" else {}
+    return gn.optimizers.get(name, model.parameters(), learning_rate=rate, **extra)
+
+
+def make_schedule(options: dict[str, Any], rate: float):
+    epochs, kind = options["epochs"], options["schedule"]
+    if kind == "constant":
+        return None
+    if kind == "step":
+        return gn.schedules.StepDecay(rate, factor=0.5, every=max(1, epochs // 3))
+    if kind == "exponential":
+        return gn.schedules.ExponentialDecay(rate, rate=0.9)
+    if kind == "cosine":
+        return gn.schedules.CosineDecay(rate, total=max(epochs, 2), warmup=1 if epochs > 2 else 0)
+    raise UserError(f"--schedule must be constant, step, exponential or cosine, got {kind!r}.")

@@ -1,0 +1,148 @@
+"""The data ``train`` and ``evaluate`` work on: a named data set, a CSV file or an image folder.
+
+Each source becomes one :class:`Data`, split into train and test, with the preprocessing a model
+file records so that ``predict`` can prepare new inputs the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet import datasets
+
+from .application import UserError
+
+
+@dataclass
+class Data:
+    """Everything a command needs from a data source."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str] | None
+    preprocessing: dict[str, Any]
+    task: str = "classification"
+    notes: list[str] = field(default_factory=list)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise UserError(
+            f"--image-size must look like 28x28 (height x width), got {text!r}."
+        ) from None
+    if height < 1 or width < 1:
+        raise UserError(f"--image-size must be positive, got {text!r}.")
+    return height, width
+
+
+def _named(name: str, data_dir: str | None, split: str):
+    return datasets.load(name, split, data_dir=data_dir)
+
+
+def load_data(source: str | None, options: dict[str, Any]) -> Data:
+    """Load a named data set, a CSV file or an image folder, split into train and test."""
+    notes: list[str] = []
+    name = source or "mnist"
+    if name in ("mnist", "fashion-mnist"):
+        try:
+            train = _named(name, options["data_dir"], "train")
+            test = _named(name, options["data_dir"], "test")
+        except datasets.DatasetNotFoundError as error:
+            if source is not None or name != "mnist":
+                raise UserError(str(error)) from None
+            notes.append(
+                "MNIST is not available on this machine (not found and could not be downloaded);"
+                " training on Fashion-MNIST instead."
+            )
+            name = "fashion-mnist"
+            train = _named(name, options["data_dir"], "train")
+            test = _named(name, options["data_dir"], "test")
+        notes.append(f"Data: {name} from {train.source_path}")
+        height, width = train.images.shape[1:]
+        return Data(
+            name,
+            train.X,
+            train.labels,
+            test.X,
+            test.labels,
+            list(train.class_names),
+            {
+                "kind": "image",
+                "image_size": [height, width],
+                "color": "grayscale",
+                "scale": 1 / 255,
+                "mnist_centering": name == "mnist",
+            },
+            notes=notes,
+        )
+    path = Path(name)
+    if not path.exists():
+        raise UserError(
+            f"No data set or file named {name!r}. Expected 'mnist', 'fashion-mnist', a CSV file "
+            "or a folder of images with one sub-folder per class."
+        )
+    if path.is_dir():
+        size = _parse_size(options["image_size"])
+        folder = datasets.load_image_folder(path, size=size, color=options["color"])
+        X, y = folder.flat(), folder.y
+        X_train, X_test, y_train, y_test = datasets.train_test_split(
+            X, y, test_size=0.2, seed=options["seed"]
+        )
+        notes.append(f"Data: {len(X)} images of {len(folder.class_names)} classes from {path}")
+        return Data(
+            path.name,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            list(folder.class_names),
+            {
+                "kind": "image",
+                "image_size": list(size),
+                "color": options["color"],
+                "scale": 1.0,
+                "mnist_centering": False,
+            },
+            notes=notes,
+        )
+    if path.suffix.lower() != ".csv":
+        raise UserError(f"{path}: expected a .csv file or a folder of images.")
+    if not options["target"]:
+        raise UserError(f"{path} is a table: name the column to predict with --target COLUMN.")
+    table = datasets.load_csv(path, target=options["target"])
+    X_train, X_test, y_train, y_test = datasets.train_test_split(
+        table.X,
+        table.y,
+        test_size=0.2,
+        seed=options["seed"],
+    )
+    scaler = datasets.Standardizer().fit(X_train)
+    notes.append(
+        f"Data: {len(table.X)} rows, {table.X.shape[1]} features from {path} "
+        f"({table.task}, target {table.target_name!r})"
+    )
+    return Data(
+        path.stem,
+        scaler.transform(X_train),
+        y_train,
+        scaler.transform(X_test),
+        y_test,
+        list(table.class_names) if table.class_names else None,
+        {
+            "kind": "table",
+            "feature_names": list(table.feature_names),
+            "target": table.target_name,
+            "standardizer": scaler.to_dict(),
+        },
+        task=table.task,
+        notes=notes,
+    )
