@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import datasets, io
-from ..model import Sequential
+from .. import Sequential, datasets, io
 
 DATASETS = ("mnist", "fashion-mnist")
 MODEL_SUFFIX = ".glassnet"

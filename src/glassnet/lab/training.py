@@ -29,10 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..callbacks import Callback
-from ..errors import TrainingDivergedError
-from ..layers import Dense
-from ..model import MLP, Sequential, from_config
+from .. import MLP, Callback, Dense, Sequential, TrainingDivergedError, from_config
 from . import sources
 
 MAX_WEIGHT_PICTURES = 32
