@@ -11,6 +11,9 @@ from starlette.testclient import TestClient
 
 from glassnet import MLP
 from glassnet.lab import server, sources
+from glassnet.lab.guard import LOOPBACK_NAMES, MAX_BODY_BYTES, Guard
+from glassnet.lab.routes.predict import TERMS
+from glassnet.lab.served import LIVE_LINKS, MAX_LINKS, drawable
 
 # ------------------------------------------------------------------------------ the page
 
@@ -57,9 +60,9 @@ def test_wide_layers_send_only_their_strongest_connections(model_dir):
     with TestClient(server.create_app(wide, model_dir), base_url="http://127.0.0.1") as c:
         info = c.get("/api/model").json()
     links = info["links"][1]
-    assert links["total"] == 64 * 64 and len(links["w"]) == server.MAX_LINKS
+    assert links["total"] == 64 * 64 and len(links["w"]) == MAX_LINKS
     W = wide.layers[2].W.value
-    assert min(map(abs, links["w"])) >= np.sort(np.abs(W).ravel())[-server.MAX_LINKS] - 1e-6
+    assert min(map(abs, links["w"])) >= np.sort(np.abs(W).ravel())[-MAX_LINKS] - 1e-6
 
 
 def test_other_models_say_what_the_page_cannot_show(model_dir):
@@ -104,7 +107,7 @@ def test_predict_a_drawing_returns_the_input_used_and_the_exact_trace(client, la
     assert len(live["from"]) == 16 and max(abs(s) for row in live["strength"] for s in row) == 100
     products = trace.layers[0].weights * x[:, None]  # (784, 16)
     for j, pixels in enumerate(live["from"]):
-        assert min(abs(products[pixels, j])) >= np.sort(abs(products[:, j]))[-server.LIVE_LINKS]
+        assert min(abs(products[pixels, j])) >= np.sort(abs(products[:, j]))[-LIVE_LINKS]
         assert np.array_equal(np.sign(live["strength"][j]), np.sign(products[pixels, j]))
 
 
@@ -207,7 +210,7 @@ def test_only_json_bodies_are_taken(client):
 
 def test_bodies_over_one_megabyte_are_refused(client):
     big = json.dumps({"input": [0.123456789] * 100_000}).encode()
-    assert len(big) > server.MAX_BODY_BYTES
+    assert len(big) > MAX_BODY_BYTES
     answer = _post_raw(client, big)
     assert answer.status_code == 413 and "1,000,000 bytes" in answer.json()["error"]
 
@@ -247,7 +250,7 @@ def test_neuron_details_match_the_trace(client, lab_model, digit):
     assert cell["weighted_sum"] + cell["bias"] == pytest.approx(cell["z"], abs=1e-5)
     np.testing.assert_allclose(cell["weights"], want.weights)
     assert cell["picture"] == {"height": 28, "width": 28}  # first layer: a 28×28 heat map
-    assert cell["formula"] == want.formula(terms=server.TERMS)
+    assert cell["formula"] == want.formula(terms=TERMS)
     products = [abs(t["product"]) for t in cell["terms"]]
     assert products == sorted(products, reverse=True)
     total = sum(t["product"] for t in cell["terms"]) + cell["rest"]["sum"]
@@ -336,7 +339,7 @@ BASE = "http://127.0.0.1:8000"
 
 
 def test_a_request_without_host_is_a_400():
-    guard = server.Guard(app=None, allowed_hosts=server.LOOPBACK_NAMES, allow_any_ip=False)
+    guard = Guard(app=None, allowed_hosts=LOOPBACK_NAMES, allow_any_ip=False)
     assert guard.check("http", {})[0] == 400
     assert guard.check("http", {b"host": b"127.0.0.1:1"}) is None
 
@@ -556,12 +559,12 @@ def test_model_name_must_be_a_string(client):
 
 
 def test_the_model_file_says_whether_the_drawing_pad_can_feed_it(lab_model):
-    assert server.drawable(lab_model) == (28, "")
+    assert drawable(lab_model) == (28, "")
     table = MLP([784, 4, 2], seed=0)
     table.preprocessing = {"kind": "table", "feature_names": [f"f{i}" for i in range(784)]}
-    side, why = server.drawable(table)
+    side, why = drawable(table)
     assert side is None and "rows of a table" in why
     colour = MLP([784, 4, 2], seed=0)
     colour.preprocessing = {"kind": "image", "image_size": [14, 14], "color": "rgb"}
-    side, why = server.drawable(colour)
+    side, why = drawable(colour)
     assert side is None and "14×14 rgb images" in why

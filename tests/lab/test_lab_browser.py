@@ -19,6 +19,7 @@ from lab_helpers import OUTPUT, ServerThread
 
 from glassnet import MLP, io
 from glassnet.lab import server
+from glassnet.lab.routes.predict import TERMS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -161,9 +162,9 @@ def test_draw_a_real_digit_open_a_neuron_and_train_in_chromium(page, lab_model, 
     assert number(page, "#n-z") == pytest.approx(want.z, rel=1e-4, abs=1e-6)
     assert number(page, "#n-a") == pytest.approx(want.a, rel=1e-4, abs=1e-6)
     assert number(page, "#n-sum") == pytest.approx(want.z - want.bias, rel=1e-3, abs=1e-4)
-    assert page.locator("#n-formula").inner_text() == want.formula(terms=server.TERMS)
+    assert page.locator("#n-formula").inner_text() == want.formula(terms=TERMS)
     assert page.locator("#n-pictures").is_visible()  # its 784 weights as a 28×28 heat map
-    assert page.locator("#n-terms tr").count() == server.TERMS + 2
+    assert page.locator("#n-terms tr").count() == TERMS + 2
     page.screenshot(path=str(OUTPUT / "lab-drawn.png"), full_page=True)
 
     # 3. Train briefly from the page and watch the curves fill.

@@ -3,9 +3,16 @@
 ``glassnet lab [MODEL]`` runs `serve`; `create_app` gives the ASGI app itself (for tests or
 another server). The page lives in ``static/`` (plain HTML, CSS and JavaScript, no build step).
 
-- ``server.py``: the Starlette app: the JSON API, Host/Origin checks, the page;
+- ``app.py``: the Starlette app: the route table, error answers, `serve`;
+- ``guard.py``: Host/Origin checks, security headers, JSON bodies and their size limit;
+- ``replies.py``: JSON answers and `LabError`;
+- ``validation.py``: checks on numbers, drawings and whole numbers in a request;
+- ``served.py``: the model the page uses, described as the page draws it;
+- ``state.py``: the app's state (the served model and the trainer);
+- ``routes/``: the endpoints by area: ``predict.py``, ``train.py``, ``models.py``;
 - ``training.py``: the background training worker (one run at a time, on a copy);
-- ``sources.py``: data sets, the drawing's preprocessing and model files.
+- ``sources.py``: data sets, the drawing's preprocessing and model files;
+- ``server.py``: the old import path, re-exporting `create_app` and `serve`.
 """
 
 from __future__ import annotations
@@ -15,22 +22,22 @@ from typing import Any
 __all__ = ["create_app", "serve"]
 
 
-def _server():
+def _app():
     try:
-        from . import server
+        from . import app
     except ImportError as error:  # starlette or uvicorn missing
         raise ImportError(
             f"The lab needs its web server packages ({error.name} is missing): "
             "pip install 'glassnet[lab]'."
         ) from error
-    return server
+    return app
 
 
 def create_app(*args: Any, **kwargs: Any):
-    """See `glassnet.lab.server.create_app`."""
-    return _server().create_app(*args, **kwargs)
+    """See `glassnet.lab.app.create_app`."""
+    return _app().create_app(*args, **kwargs)
 
 
 def serve(*args: Any, **kwargs: Any) -> None:
-    """See `glassnet.lab.server.serve`."""
-    _server().serve(*args, **kwargs)
+    """See `glassnet.lab.app.serve`."""
+    _app().serve(*args, **kwargs)

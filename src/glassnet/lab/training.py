@@ -29,8 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import MLP, Callback, Dense, Sequential, from_config
-from ..errors import TrainingDivergedError
+from .. import MLP, Callback, Dense, Sequential, TrainingDivergedError, from_config
 from . import sources
 
 MAX_WEIGHT_PICTURES = 32

@@ -1,0 +1,272 @@
+"""The lab's app: the route table, the error answers, and `serve` to run it.
+
+Endpoints (all JSON; errors are ``{"error": message}`` with a 4xx status):
+
+====================  ===========================================================================
+GET  /api/model       the model the page uses: layers, sizes, class names, what can be shown
+POST /api/predict     ``{"image": drawing}`` or ``{"input": [numbers]}`` → the full trace
+POST /api/neuron      ``{"layer", "index", "image" | "input"?}`` → one neuron, its formula
+GET  /api/train       the training status and history
+POST /api/train       start training a copy (``{"dataset", "hidden", "epochs", ...}``); 409 if busy
+POST /api/train/stop  stop the run in progress after its current batch
+GET  /api/train/events  server-sent events of the run in progress
+GET  /api/models      the model files in the model directory
+POST /api/models/save ``{"name", "overwrite"?}`` → ``<model_dir>/<name>.glassnet``
+POST /api/models/load ``{"name"}`` → the page uses that file's model
+====================  ===========================================================================
+
+A drawing is a 2-D list of ink levels 0–255 (0 = background), or, compactly,
+``{"width", "height", "data"}`` with the levels as base64 bytes row by row. It is preprocessed
+as MNIST was (`sources.preprocess`), and the 28×28 input the network saw comes back with the trace.
+
+Safety: the server answers only to its own host names (a page elsewhere cannot reach it through
+DNS rebinding), refuses requests from other origins, takes JSON bodies only (so a cross-site
+form cannot post to it) up to 1 MB (all in `guard`), and reads or writes model files only
+directly inside the model directory (`routes.models.model_path`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import ipaddress
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .. import Sequential
+from . import sources
+from .guard import LOOPBACK_NAMES, Guard
+from .replies import LabError, respond
+from .routes.models import get_model, list_models, load_model, save_model
+from .routes.predict import neuron, predict
+from .routes.train import train_events, train_start, train_status, train_stop
+from .served import default_model
+from .state import Lab
+from .training import Trainer
+
+STATIC = Path(__file__).parent / "static"
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+log = logging.getLogger("glassnet.lab")
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def favicon(request: Request) -> Response:
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
+async def lab_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, LabError)
+    return respond({"error": error.message}, error.status)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    messages = {404: f"No such page or endpoint: {request.url.path}.", 405: "Method not allowed."}
+    message = messages.get(error.status_code, str(error.detail))
+    return respond({"error": message}, error.status_code)
+
+
+async def internal_error(request: Request, error: Exception) -> Response:
+    log.exception("glassnet lab: unexpected error", exc_info=error)
+    message = f"Internal error ({type(error).__name__}); the server log has the details."
+    return respond({"error": message}, 500)
+
+
+def create_app(
+    model: Sequential | None = None,
+    model_dir: str | Path = ".",
+    *,
+    model_name: str | None = None,
+    host: str = "127.0.0.1",
+    allowed_hosts: Sequence[str] = (),
+    data_dir: str | Path | None = None,
+) -> Starlette:
+    """The lab as an ASGI app.
+
+    Parameters
+    ----------
+    model : Sequential, optional
+        The model the page starts with. Default: an untrained 784-16-16-10 sigmoid network.
+    model_dir : path
+        The only directory the page may save model files to and load them from (created if
+        missing).
+    model_name : str, optional
+        How the page names the starting model (e.g. its file name).
+    host : str
+        The address the server listens on; its name is allowed in Host headers. For a wildcard
+        address ("0.0.0.0", "::") any IP address is allowed in Host, and this machine's names.
+    allowed_hosts : sequence of str
+        More host names to answer to (e.g. a name other machines use for this one).
+    data_dir : path, optional
+        Where to look first for the training data sets (see `glassnet.datasets.load`).
+    """
+    if model is not None and not isinstance(model, Sequential):
+        raise TypeError(
+            f"The lab shows glassnet networks (Sequential, MLP), got {type(model).__name__}."
+        )
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    trained = model is not None
+    if model is None:
+        model, model_name = default_model(), "untrained 784-16-16-10 (random weights)"
+    trainer = Trainer(functools.partial(sources.load_training_data, data_dir=data_dir))
+    lab = Lab(model, model_name or "the given model", trained, model_dir.resolve(), trainer)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        lab.trainer.stop()
+        await asyncio.to_thread(lab.trainer.join, 5.0)
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/favicon.ico", favicon),
+            Route("/api/model", get_model),
+            Route("/api/predict", predict, methods=["POST"]),
+            Route("/api/neuron", neuron, methods=["POST"]),
+            Route("/api/train", train_status, methods=["GET"]),
+            Route("/api/train", train_start, methods=["POST"]),
+            Route("/api/train/stop", train_stop, methods=["POST"]),
+            Route("/api/train/events", train_events),
+            Route("/api/models", list_models),
+            Route("/api/models/save", save_model, methods=["POST"]),
+            Route("/api/models/load", load_model, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        exception_handlers={
+            LabError: lab_error,
+            HTTPException: http_error,
+            Exception: internal_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.lab = lab
+    names = {*LOOPBACK_NAMES, *allowed_hosts}
+    wildcard = host in WILDCARD_HOSTS
+    if wildcard:
+        names |= {socket.gethostname(), socket.getfqdn()}
+    else:
+        names.add(host)
+    app.add_middleware(Guard, allowed_hosts=names, allow_any_ip=wildcard)
+    return app
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port), or a clear OSError."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise OSError(f"Cannot listen on {host}: {error.strerror}.") from None
+    # proto IPPROTO_TCP named, so asyncio sets TCP_NODELAY on the connections (else each
+    # answer waits 40 ms for a delayed acknowledgement).
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)  # connections wait in the backlog until uvicorn takes the socket over
+    except OSError as error:
+        sock.close()
+        raise OSError(f"Cannot listen on {host} port {port}: {error.strerror}.") from None
+    return sock
+
+
+def serve(
+    model_path: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    model_dir: str | Path = ".",
+    *,
+    allowed_hosts: Sequence[str] = (),
+    data_dir: str | Path | None = None,
+    open_browser: bool = False,
+    log_level: str = "warning",
+) -> None:
+    """Run the lab until Ctrl-C: ``glassnet lab [MODEL] [--host H] [--port P] [--model-dir D]``.
+
+    Parameters
+    ----------
+    model_path : path, optional
+        A model file to start with (any path; requests can only reach ``model_dir``).
+    host, port : str, int
+        Where to listen; port 0 picks a free port. Binding beyond loopback prints a warning.
+    model_dir : path
+        Where the page may save and load model files (created if missing).
+    allowed_hosts : sequence of str
+        Extra host names to answer to (``--allow-host``).
+    data_dir : path, optional
+        Where to look first for the training data sets (``--data-dir``).
+    open_browser : bool
+        Open the page in the default browser once the server listens.
+
+    Raises
+    ------
+    FileNotFoundError, glassnet.ModelFileError
+        If ``model_path`` is missing or not a model file.
+    OSError
+        If the address cannot be listened on (port in use, unknown host...).
+    """
+    import uvicorn
+
+    model, name = None, None
+    if model_path is not None:
+        if not Path(model_path).exists():
+            raise FileNotFoundError(f"No model file at {model_path}.")
+        model, name = sources.load_model(Path(model_path)), Path(model_path).name
+    app = create_app(
+        model,
+        model_dir,
+        model_name=name,
+        host=host,
+        allowed_hosts=allowed_hosts,
+        data_dir=data_dir,
+    )
+    sock = listen(host, port)
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in WILDCARD_HOSTS else shown}:{port}/"
+    if not is_loopback(host):
+        print(
+            f"WARNING: the lab listens on {host}, so other machines can reach it. Anyone who "
+            "can open it can run training on this machine and write model files into "
+            f"{Path(model_dir).resolve()}. Use the default --host 127.0.0.1 unless you need this.",
+            file=sys.stderr,
+        )
+    print(f"glassnet lab: {url}  (model directory: {Path(model_dir).resolve()}; Ctrl-C stops)")
+    sys.stdout.flush()
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=3)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then passes Ctrl-C on
+        pass
+    print("glassnet lab: stopped.")

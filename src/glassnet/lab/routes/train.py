@@ -1,0 +1,187 @@
+"""``/api/train``: start a run, stop it, its status, and its progress as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ... import optimizers
+from .. import sources, validation
+from ..guard import read_json
+from ..replies import LabError, respond
+from ..state import Lab, lab_of
+from ..training import TrainingBusyError, TrainingConfig
+
+TRAINING_LIMITS = {
+    "epochs": (1, 100),
+    "samples": (100, 100_000),
+    "batch_size": (1, 4096),
+    "hidden_size": (1, 1024),
+    "hidden_layers": (0, 6),
+}
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
+
+
+async def train_status(request: Request) -> Response:
+    lab = lab_of(request)
+    lab.served()
+    return respond(training_status(lab))
+
+
+def training_status(lab: Lab) -> dict[str, Any]:
+    run = lab.trainer.run
+    if run is None:
+        return {"status": "idle", "message": "No training has run yet."}
+    messages = list(run.messages)
+    end = next((m for m in messages if m["type"] == "end"), None)
+    batches = [m for m in messages if m["type"] == "batch"]
+    return {
+        "status": run.status,
+        "run": run.id,
+        "config": run.config.to_dict(),
+        "epochs": [m for m in messages if m["type"] == "epoch"],
+        "last_batch": batches[-1] if batches else None,
+        "message": end["message"] if end else None,
+        "elapsed": round(time.time() - run.started, 3),
+    }
+
+
+async def train_start(request: Request) -> Response:
+    data = await read_json(request)
+    config = training_config(data)
+    lab = lab_of(request)
+    try:
+        run = lab.trainer.start(config, current=lab.served().model)
+    except TrainingBusyError as error:
+        raise LabError(409, str(error)) from None
+    return respond({"status": run.status, "run": run.id, "config": config.to_dict()}, 202)
+
+
+def training_config(data: dict[str, Any]) -> TrainingConfig:
+    """Validate the page's training settings; anything missing takes `TrainingConfig`'s default."""
+    defaults = TrainingConfig()
+    known = set(defaults.to_dict()) - {"validation_fraction"}
+    unknown = set(data) - known
+    if unknown:
+        raise LabError(422, f"Unknown training settings {sorted(unknown)}; known: {sorted(known)}.")
+    dataset = data.get("dataset", defaults.dataset)
+    if dataset not in sources.DATASETS:
+        raise LabError(422, f"dataset must be one of {list(sources.DATASETS)}, got {dataset!r}.")
+    hidden = data.get("hidden", list(defaults.hidden or ()))
+    if hidden == "current" or hidden is None:
+        sizes = None
+    else:
+        if not isinstance(hidden, list):
+            raise LabError(
+                422, 'hidden must be a list of layer sizes such as [16, 16], or "current".'
+            )
+        low, high = TRAINING_LIMITS["hidden_layers"]
+        if not low <= len(hidden) <= high:
+            raise LabError(422, f"hidden may list {low} to {high} layers, got {len(hidden)}.")
+        sizes = tuple(
+            validation.whole_number(n, "each hidden size", *TRAINING_LIMITS["hidden_size"])
+            for n in hidden
+        )
+    activation = data.get("activation", defaults.activation)
+    if activation not in ACTIVATIONS:
+        raise LabError(422, f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}.")
+    optimizer = data.get("optimizer", defaults.optimizer)
+    if optimizer not in OPTIMIZERS:
+        raise LabError(422, f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}.")
+    learning_rate = data.get("learning_rate", defaults.learning_rate)
+    if (
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, (int, float))
+        or not 0 < learning_rate <= 10
+    ):
+        raise LabError(
+            422, f"learning_rate must be a number in (0, 10], got {json.dumps(learning_rate)}."
+        )
+    seed = data.get("seed", defaults.seed)
+    if seed is not None:
+        seed = validation.whole_number(seed, "seed", 0, 2**32 - 1)
+
+    def whole(name: str) -> int:
+        return validation.whole_number(
+            data.get(name, getattr(defaults, name)), name, *TRAINING_LIMITS[name]
+        )
+
+    return TrainingConfig(
+        dataset=dataset,
+        hidden=sizes,
+        activation=activation,
+        epochs=whole("epochs"),
+        samples=whole("samples"),
+        batch_size=whole("batch_size"),
+        learning_rate=float(learning_rate),
+        optimizer=optimizer,
+        seed=seed,
+    )
+
+
+async def train_stop(request: Request) -> Response:
+    lab = lab_of(request)
+    run = lab.trainer.run
+    if not lab.trainer.stop():
+        return respond(
+            {
+                "status": "idle" if run is None else run.status,
+                "stopping": False,
+                "message": "No training is running; there is nothing to stop.",
+            }
+        )
+    assert run is not None
+    return respond(
+        {
+            "status": "stopping",
+            "stopping": True,
+            "run": run.id,
+            "message": "Stopping after the current batch.",
+        },
+        202,
+    )
+
+
+async def train_events(request: Request) -> Response:
+    """Server-sent events of the current run, from its start; the stream ends with the run."""
+    lab = lab_of(request)
+    run = lab.trainer.run
+
+    async def stream():
+        yield "retry: 3000\n\n"
+        if run is None:
+            yield _event("status", {"status": "idle", "message": "No training has run yet."})
+            return
+        sent, frame, quiet = 0, 0, time.monotonic()
+        while True:
+            if run.weights_frame != frame and run.weights is not None:
+                frame = run.weights_frame
+                yield _event("weights", {"frame": frame, **run.weights})
+                quiet = time.monotonic()
+            new = run.messages[sent:]  # the worker only appends: a slice is a consistent view
+            sent += len(new)
+            for message in new:
+                yield _event(message["type"], message)
+                quiet = time.monotonic()
+            if any(message["type"] == "end" for message in new):
+                return
+            if time.monotonic() - quiet > 15:
+                yield ": still training\n\n"  # a comment, which also notices a closed page
+                quiet = time.monotonic()
+            await asyncio.sleep(0.1)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _event(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, allow_nan=False)}\n\n"
