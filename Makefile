@@ -36,6 +36,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/mypy src/glassnet
+	$(BIN)/lint-imports
 
 test: system-packages venv lint
 	$(BIN)/python -m pytest -q

@@ -121,11 +121,13 @@ def check_layer_gradients(
     forward()
     layer.input_grad = True
     grad_x = layer.backward(upstream)
-    params: list[Parameter] = layer.parameters()
-    analytic = {p.name or f"param_{i}": p.grad.copy() for i, p in enumerate(params)}
+    params: dict[str, Parameter] = layer.named_parameters()
+    analytic = {name: p.grad.copy() for name, p in params.items()}
     errors = {"x": check_gradient(f, x, grad_x, f"{type(layer).__name__} input", tolerance)}
-    for (name, grad), p in zip(analytic.items(), params, strict=True):
-        errors[name] = check_gradient(f, p.value, grad, f"{type(layer).__name__} {name}", tolerance)
+    for name, p in params.items():
+        errors[name] = check_gradient(
+            f, p.value, analytic[name], f"{type(layer).__name__} {name}", tolerance
+        )
     return errors
 
 
