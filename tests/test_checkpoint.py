@@ -17,9 +17,9 @@ import pytest
 
 import glassnet as gn
 from glassnet import schedules
-from glassnet.checkpoints import _with_epoch
 from glassnet.errors import DataError
 from glassnet.io import ModelFileError
+from glassnet.io.checkpoints import _with_epoch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("checkpoint_worker.py")

@@ -44,17 +44,18 @@ from .train import (
     optimizers,
     schedules,
 )
+from .version import __version__ as __version__
 
 # Model files and checkpoints sit above the core (glassnet.io): `import glassnet` does not load
 # them; these names import glassnet.io on first use.
 _FROM_IO = {
     "io": (".io", None),
-    "checkpoints": (".checkpoints", None),
+    "checkpoints": (".io.checkpoints", None),
     "save": (".io", "save"),
     "load": (".io", "load"),
     "ModelFileError": (".io", "ModelFileError"),
-    "Checkpoint": (".checkpoints", "Checkpoint"),
-    "load_checkpoint": (".checkpoints", "load_checkpoint"),
+    "Checkpoint": (".io", "Checkpoint"),
+    "load_checkpoint": (".io", "load_checkpoint"),
 }
 
 
@@ -67,8 +68,6 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MLP",

@@ -145,6 +145,23 @@ class Dense(Layer):
             shapes["b"] = (n_neurons,)
         return shapes, {}
 
+    @classmethod
+    def shape_after(cls, config, input_shape, name=None):
+        # the arithmetic of output_shape, from the config alone: a file may name huge sizes
+        n_inputs, n_neurons = config["n_inputs"], config["n_neurons"]
+        input_shape = tuple(input_shape)
+        if input_shape != (n_inputs,):
+            label = f"Dense{f' {name!r}' if name else ''} ({n_inputs} → {n_neurons})"
+            if len(input_shape) == 1:
+                raise ShapeError(
+                    f"{label} expects {n_inputs} inputs, but the layer before it gives "
+                    f"{input_shape[0]}. Make each layer's n_inputs equal the previous layer's "
+                    "n_neurons."
+                )
+            hint = " Did you forget to flatten?" if len(input_shape) > 1 else ""
+            raise ShapeError(f"{label} expects (batch, {n_inputs}), got {input_shape}.{hint}")
+        return (n_neurons,)
+
     def get_config(self) -> dict[str, Any]:
         return {
             "n_inputs": self.n_inputs,

@@ -5,6 +5,9 @@
   parameter's ``.grad`` (overwriting it) and returns dL/dx (or None when ``input_grad`` is off);
 - ``output_shape(input_shape) -> tuple`` maps a per-sample shape (no batch axis) to the output's,
   allocating nothing, and raises `ShapeError` naming the layer when the input does not fit;
+- ``state_shapes(config, input_shape)`` and ``shape_after(config, input_shape)``, classmethods,
+  answer from a config alone (a model file's) what shapes a layer's parameters and buffers would
+  have and what output shape it would give, allocating nothing;
 - ``named_parameters()`` / ``named_buffers()`` give the layer's trainable arrays and its
   non-trainable state under local names (``"W"``, ``"b"``, ``"running_mean"``...); `Sequential`
   only adds the layer's name as a prefix;
@@ -158,6 +161,22 @@ class Layer:
         name. ``config`` has passed the checks of ``options``.
         """
         return {}, {}
+
+    @classmethod
+    def shape_after(
+        cls, config: dict[str, Any], input_shape: tuple[int, ...], name: str | None = None
+    ) -> tuple[int, ...]:
+        """The output shape a layer of this ``config`` would give for ``input_shape``.
+
+        The class-level twin of `output_shape`, used with `state_shapes` to check a model file's
+        architecture before anything is built. Raises `ShapeError` naming the layer (``name``)
+        when ``input_shape`` does not fit. ``config`` has passed the checks of ``options``.
+
+        The default builds the layer and asks its `output_shape`: cheap, and only right, for a
+        layer without parameters. A layer type with parameters overrides it with the
+        arithmetic, allocating nothing (as `Dense` does).
+        """
+        return cls(name=name, **config).output_shape(tuple(input_shape))
 
     # ------------------------------------------------------------------ configuration
 
