@@ -27,6 +27,10 @@ EXAMPLES = {
     "Identity": (lambda dtype: gn.Identity(), (2, 2), False),
 }
 BATCH = 4
+# glassnet's own layer types (tests and the README register layers of their own)
+BUILT_IN = sorted(
+    name for name, cls in LAYER_TYPES.items() if cls.__module__.startswith("glassnet.")
+)
 
 
 def _inputs(shape, dtype, seed=0):
@@ -38,10 +42,10 @@ def _inputs(shape, dtype, seed=0):
 
 
 def test_every_registered_layer_type_has_an_example():
-    assert sorted(EXAMPLES) == sorted(LAYER_TYPES)
+    assert sorted(EXAMPLES) == BUILT_IN
 
 
-@pytest.fixture(params=sorted(LAYER_TYPES))
+@pytest.fixture(params=BUILT_IN)
 def type_name(request):
     return request.param
 
