@@ -56,6 +56,7 @@ _FROM_IO = {
     "ModelFileError": (".io", "ModelFileError"),
     "Checkpoint": (".io", "Checkpoint"),
     "load_checkpoint": (".io", "load_checkpoint"),
+    "onnx": (".onnx", None),
 }
 
 
