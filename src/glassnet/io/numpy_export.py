@@ -222,7 +222,7 @@ def export_numpy(model: Sequential, directory: str | os.PathLike[str]) -> Path:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.savez(buffer, **tensors)
+    np.savez(buffer, **tensors)  # type: ignore[arg-type]
     atomic_write(folder / "weights.npz", buffer.getvalue())
     atomic_write(folder / "model.py", source.encode("utf-8"))
     return folder / "model.py"

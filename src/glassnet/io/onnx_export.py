@@ -47,7 +47,10 @@ OPSET = 17
 IR_VERSION = 8
 # the graph's own tensor names; every other tensor is named after its layer
 RESERVED = frozenset({"input", "scores", "probabilities", "values"})
-ELEMENT_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
+ELEMENT_TYPES: dict[np.dtype, int] = {
+    np.dtype(np.float32): TensorProto.FLOAT,
+    np.dtype(np.float64): TensorProto.DOUBLE,
+}
 
 
 class GraphBuilder:
@@ -161,7 +164,8 @@ def to_onnx(model: Sequential) -> onnx.ModelProto:
             + ", ".join(f"layer {layer.name!r} of type {type(layer).__name__}" for layer in unknown)
             + f". glassnet exports {', '.join(sorted(EXPORTERS))}."
         )
-    for name, array in {**model.named_parameters(), **model.named_buffers()}.items():
+    state: dict[str, Any] = {**model.named_parameters(), **model.named_buffers()}
+    for name, array in state.items():
         if not np.isfinite(array.value).all():
             raise ValueError(f"Parameter {name} holds NaN or infinite values; cannot export.")
     clashing = [layer.name for layer in model.layers if layer.name in RESERVED]
@@ -181,10 +185,10 @@ def to_onnx(model: Sequential) -> onnx.ModelProto:
         scores = "scores"
     _, prediction_name = _output_head(graph, model, scores)
     element = ELEMENT_TYPES[dtype]
-    batch_input = ["batch", *model.input_shape]
+    batch_input: list[str | int] = ["batch", *model.input_shape]
     outputs = [
         helper.make_tensor_value_info(prediction_name, element, ["batch", *_head_shape(model)]),
-        helper.make_tensor_value_info("scores", element, ["batch", *model.output_shape]),
+        helper.make_tensor_value_info("scores", element, ["batch", *model.output_shape]),  # type: ignore[list-item]
     ]
     onnx_graph = helper.make_graph(
         graph.nodes,

@@ -62,7 +62,10 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 MAX_ONNX_BYTES = 1 << 30  # 1 GiB: ONNX's protobuf cannot exceed 2 GiB in one file anyway
 MAX_NODES = 10_000
-FLOAT_TYPES = {TensorProto.FLOAT: np.dtype(np.float32), TensorProto.DOUBLE: np.dtype(np.float64)}
+FLOAT_TYPES: dict[int, np.dtype] = {
+    TensorProto.FLOAT: np.dtype(np.float32),
+    TensorProto.DOUBLE: np.dtype(np.float64),
+}
 
 SUPPORTED = (
     "Gemm",
@@ -160,8 +163,8 @@ def load(
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as error:
         # NOTE: protobuf, onnx.numpy_helper and NumPy raise these on crafted content that slips
         # past the checks above; the promise is one ModelFileError for any bad file.
-        problem = f"it is not a valid ONNX model ({type(error).__name__}: {clip(str(error), 160)})"
-        raise ModelFileError(name, problem) from None
+        reason = f"it is not a valid ONNX model ({type(error).__name__}: {clip(str(error), 160)})"
+        raise ModelFileError(name, reason) from None
 
 
 def _read_bounded(file: BinaryIO, name: str, max_bytes: int) -> bytes:
@@ -199,7 +202,7 @@ class Graph:
     input_name: str
     input_shape: tuple[int, ...] | None
     dtype: np.dtype
-    outputs: list[str]
+    target: str  # the tensor the model's raw outputs are
     metadata: dict[str, str]
     consumers: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -207,14 +210,8 @@ class Graph:
 def convert(proto: onnx.ModelProto, output: str | None = None) -> Sequential:
     """The `Sequential` an ONNX ``ModelProto`` describes (see the module docstring)."""
     graph = _check_graph(proto)
-    glassnet_export = "scores" in graph.outputs and graph.metadata.get("output") in OUTPUTS
-    if glassnet_export:
-        target = "scores"
-    elif len(graph.outputs) == 1:
-        target = graph.outputs[0]
-    else:
-        raise Unsupported([f"the graph has {len(graph.outputs)} outputs {short(graph.outputs)}"])
-    layers = _chain(graph, target)
+    layers = _chain(graph, graph.target)
+    glassnet_export = graph.target == "scores" and graph.metadata.get("output") in OUTPUTS
     if output is None:
         output = graph.metadata["output"] if glassnet_export else "identity"
         if not glassnet_export and layers and type(layers[-1]) in (Softmax, Sigmoid):
@@ -240,19 +237,34 @@ def _check_graph(proto: onnx.ModelProto) -> Graph:
     for tensor in g.initializer:
         _check_tensor(tensor)
         constants[tensor.name] = tensor
-    unknown_ops, problems = [], []
     for node in g.node:
-        if node.domain not in ("", "ai.onnx"):
-            unknown_ops.append(f"{node.domain}.{node.op_type}")
-        elif node.op_type not in SUPPORTED:
-            unknown_ops.append(node.op_type)
         for attribute in node.attribute:
-            if attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
-                problems.append(f"node {short(node.name)} holds a subgraph")
             if attribute.HasField("t"):
                 _check_tensor(attribute.t)
             for tensor in attribute.tensors:
                 _check_tensor(tensor)
+    metadata = {prop.key: prop.value for prop in proto.metadata_props if len(prop.key) <= MAX_NAME}
+    outputs = [value.name for value in g.output]
+    # A glassnet export has two outputs: the predictions, computed from the raw "scores"; the
+    # model is the chain up to the scores (its output activation is in the metadata).
+    if "scores" in outputs and metadata.get("output") in OUTPUTS:
+        target = "scores"
+    elif len(outputs) == 1:
+        target = outputs[0]
+    else:
+        raise Unsupported([f"the graph has {len(outputs)} outputs {short(outputs)}"])
+    needed = _ancestors(g.node, target)
+    unknown_ops, problems = [], []
+    for node in needed:
+        if node.domain not in ("", "ai.onnx"):
+            unknown_ops.append(f"{node.domain}.{node.op_type}")
+        elif node.op_type not in SUPPORTED:
+            unknown_ops.append(node.op_type)
+        if any(
+            a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+            for a in node.attribute
+        ):
+            problems.append(f"node {short(node.name)} holds a subgraph")
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             constants.update(_constant_node(node))
     if unknown_ops:
@@ -263,17 +275,13 @@ def _check_graph(proto: onnx.ModelProto) -> Graph:
     if len(inputs) != 1:
         raise Unsupported([f"the graph has {len(inputs)} data inputs; glassnet models have one"])
     dtype, input_shape = _input_type(inputs[0])
-    metadata = {}
-    for prop in proto.metadata_props:
-        if len(prop.key) <= MAX_NAME:
-            metadata[prop.key] = prop.value
     graph = Graph(
-        nodes=[node for node in g.node if node.op_type != "Constant"],
+        nodes=[node for node in needed if node.op_type != "Constant"],
         constants=constants,
         input_name=inputs[0].name,
         input_shape=input_shape,
         dtype=dtype,
-        outputs=[value.name for value in g.output],
+        target=target,
         metadata=metadata,
     )
     uses: dict[str, list[str]] = {}
@@ -291,6 +299,26 @@ def _check_graph(proto: onnx.ModelProto) -> Graph:
     if shared:
         raise Unsupported(["shared weights " + "; ".join(shared[:5])])
     return graph
+
+
+def _ancestors(nodes: Any, target: str) -> list[Any]:
+    """The nodes ``target`` depends on, in graph order (the rest does not matter to the model)."""
+    producer: dict[str, Any] = {}
+    for node in nodes:
+        for name in node.output:
+            producer.setdefault(name, node)
+    needed: set[int] = set()
+    stack = [target]
+    seen: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in producer:
+            continue
+        seen.add(name)
+        node = producer[name]
+        needed.add(id(node))
+        stack.extend(node.input)
+    return [node for node in nodes if id(node) in needed]
 
 
 def _check_tensor(tensor: Any) -> None:
@@ -343,12 +371,12 @@ def _input_type(value: Any) -> tuple[np.dtype, tuple[int, ...] | None]:
     dims = list(tensor_type.shape.dim)
     if not 2 <= len(dims) <= MAX_DIMS + 1:
         raise Unsupported([f"the input has rank {len(dims)}; expected (batch, features...)"])
-    sizes = [d.dim_value if d.HasField("dim_value") else None for d in dims[1:]]
-    if any(s is None for s in sizes):
-        return dtype, None
-    if not all(1 <= s <= MAX_SIZE for s in sizes):  # type: ignore[operator]
+    if not all(d.HasField("dim_value") for d in dims[1:]):
+        return dtype, None  # symbolic sizes: the first Dense layer gives the input's shape
+    sizes = [int(d.dim_value) for d in dims[1:]]
+    if not all(1 <= s <= MAX_SIZE for s in sizes):
         raise Invalid(f"the input's shape {short(sizes)} is not a list of positive sizes")
-    return dtype, tuple(int(s) for s in sizes)  # type: ignore[arg-type]
+    return dtype, tuple(sizes)
 
 
 def _array(graph: Graph, name: str, what: str) -> np.ndarray:
