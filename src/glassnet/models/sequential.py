@@ -372,6 +372,8 @@ class Sequential:
         seed: int | None = None,
         verbose: int = 0,
         resume: TrainingState | None = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
     ) -> History:
         """Train by mini-batch gradient descent.
 
@@ -405,6 +407,12 @@ class Sequential:
         resume : TrainingState, optional
             Continue an interrupted fit from a checkpoint's state (see `training_state`); load the
             checkpoint's weights and optimizer state first. Give the same data and settings.
+        sample_weight : array-like, shape (n_samples,), optional
+            Weights ≥ 0 of the samples in the loss, L = Σ w_i·ℓ_i / Σ w_i per batch (a weight of 2
+            counts a sample twice, 0 leaves it out). The validation loss stays unweighted.
+        class_weight : "balanced" or dict, optional
+            Weights per class id, multiplied into ``sample_weight``: ``{1: 5.0}``, or "balanced"
+            for n / (n_classes · n_c), scikit-learn's rule (softmax or one sigmoid output).
 
         Returns
         -------
@@ -438,6 +446,8 @@ class Sequential:
             seed=seed,
             verbose=verbose,
             resume=resume,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
         )
 
     def training_state(self) -> TrainingState:

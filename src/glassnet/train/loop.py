@@ -90,6 +90,7 @@ class FitRun:
     rng: np.random.Generator
     state: TrainingState
     history: History
+    weights: np.ndarray | None = None  # (n,) per-sample loss weights, None for unweighted
 
     @property
     def n_batches(self) -> int:
@@ -133,12 +134,15 @@ def fit(
     seed: int | None = None,
     verbose: int = 0,
     resume: TrainingState | None = None,
+    sample_weight: Any = None,
+    class_weight: Any = None,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     X = model.check_inputs(X)
     y = model.check_targets(y, len(X))
+    weights = sample_weights(model.output, y, sample_weight, class_weight, model.dtype)
     if validation_split:
         check_real(validation_split, "validation_split", 0.0, 1.0)
         if validation_data is not None:
@@ -151,6 +155,7 @@ def fit(
             )
         validation_data = (X[n_train:], y[n_train:])
         X, y = X[:n_train], y[:n_train]
+        weights = None if weights is None else weights[:n_train]
     elif validation_data is not None:
         X_val = model.check_inputs(validation_data[0], "X_val")
         validation_data = (X_val, model.check_targets(validation_data[1], len(X_val), "y_val"))
@@ -178,7 +183,7 @@ def fit(
     ]
     model.stop_training = False
     run = model.current_fit = FitRun(
-        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history
+        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, weights
     )
     params = {
         "epochs": epochs,
@@ -231,15 +236,20 @@ def train_epoch(
     width = label_width(model.output, y)
     for batch in range(state.batch, run.n_batches):
         start = batch * size
+        rows: slice | np.ndarray
         if state.order is None:
-            xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
+            rows = slice(start, start + size)
+            xb, yb = X[rows], y[rows]  # views, no copy
         else:
             rows = state.order[start : start + size]
             # take() gathers the rows ~15% faster than X[rows] (same result)
             xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
         out = model.forward(xb, training=True)
         # the labels were validated once, in fit, so the loss need not check each batch
-        batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
+        if run.weights is None:
+            batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
+        else:
+            batch_loss, grad = run.loss.weighted_value_and_gradient(out, yb, run.weights[rows])
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
         model.backward(grad)
@@ -258,6 +268,81 @@ def train_epoch(
     if not np.isfinite(model.get_weights()).all():
         diverged(model, last_finite, state, math.nan, run.history)
     return state.logs(classify, width)
+
+
+def sample_weights(
+    output: str, y: np.ndarray, sample_weight: Any, class_weight: Any, dtype: Any
+) -> np.ndarray | None:
+    """The per-sample loss weights of a fit: ``sample_weight`` times each sample's class weight.
+
+    ``class_weight`` is ``"balanced"`` (w_c = n / (n_classes · n_c), scikit-learn's rule, over
+    the classes present in y) or a dict ``{class id: weight}`` (missing classes weigh 1); the
+    class of a sample is its id (softmax), its one-hot argmax, or its 0/1 label (one sigmoid
+    output). Returns None when every weight is the same: the loss is then the unweighted one
+    exactly, and training takes the unweighted path.
+
+    Shapes
+    ------
+    y : (n,) or (n, outputs) → (n,) weights in ``dtype``, or None.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    n = len(y)
+    weights = np.ones(n, dtype=np.float64)
+    if sample_weight is not None:
+        given = np.asarray(sample_weight)
+        if given.dtype.kind not in "biuf" or given.shape != (n,):
+            raise DataError(
+                f"sample_weight must be {n} numbers, one per sample, got an array of shape "
+                f"{given.shape} and dtype {given.dtype}."
+            )
+        weights = given.astype(np.float64)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise DataError("sample_weight must be finite and >= 0 (0 leaves a sample out).")
+    if class_weight is not None:
+        weights = weights * _class_weights(output, y, class_weight)
+    if n and not weights.any():
+        raise DataError("All sample weights are 0: nothing to learn from. Give some weight > 0.")
+    if n == 0 or (weights == weights[0]).all():
+        return None
+    return weights.astype(dtype)
+
+
+def _class_weights(output: str, y: np.ndarray, class_weight: Any) -> np.ndarray:
+    """Each sample's class weight (see `sample_weights`), shape (n,)."""
+    if output == "softmax":
+        ids = y if y.ndim == 1 else y.argmax(axis=1)
+    elif output == "sigmoid" and (y.ndim == 1 or y.shape[1] == 1):
+        ids = (y.reshape(-1) > 0.5).astype(np.int64)
+    else:
+        raise DataError(
+            "class_weight needs one class per sample: a softmax output, or one sigmoid output; "
+            f"this model's output is {output!r}"
+            + (" with several labels." if output == "sigmoid" else ". Use sample_weight.")
+        )
+    counts = np.bincount(ids)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        present = np.count_nonzero(counts)
+        table = np.divide(len(ids), present * counts, out=np.ones(len(counts)), where=counts > 0)
+        return table[ids]
+    if not isinstance(class_weight, dict):
+        raise ValueError(
+            f"class_weight must be 'balanced' or a dict {{class id: weight}}, got "
+            f"class_weight={class_weight!r}."
+        )
+    table = np.ones(max(len(counts), 1))
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or key < 0:
+            raise ValueError(f"class_weight keys must be class ids >= 0, got {key!r}.")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.number))
+            or not (math.isfinite(value) and value >= 0)
+        ):
+            raise ValueError(f"class_weight[{key}] must be a number >= 0, got {value!r}.")
+        if key < len(table):
+            table[key] = value
+    return table[ids]
 
 
 def diverged(
