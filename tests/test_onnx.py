@@ -210,7 +210,7 @@ def test_pytorch_mlp_export_gives_pytorch_outputs():
 
 
 def test_pytorch_cnn_export_gives_pytorch_outputs():
-    needed = {"Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"}
+    needed = {"Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"}  # the layers torch_cnn.onnx uses
     if not needed <= set(LAYER_TYPES):
         with pytest.raises(gx.UnsupportedOnnxModel, match="AveragePool, Conv, MaxPool"):
             gx.load(REFERENCE / "torch_cnn.onnx")
@@ -220,9 +220,76 @@ def test_pytorch_cnn_export_gives_pytorch_outputs():
         )
     reference = np.load(REFERENCE / "torch_onnx_reference.npz", allow_pickle=False)
     model = gx.load(REFERENCE / "torch_cnn.onnx")
+    assert model.layers[0].W.shape == (3 * 3 * 1, 4)  # PyTorch's (F, C, kh, kw) as (kh·kw·C, F)
     np.testing.assert_allclose(
         model.forward(reference["cnn_input"]), reference["cnn_output"], atol=1e-5, rtol=0
     )
+
+
+CNN_TYPES = {"Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Flatten", "BatchNorm"}
+needs_cnn = pytest.mark.skipif(
+    not CNN_TYPES <= set(LAYER_TYPES),
+    reason="glassnet has no Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten and BatchNorm "
+    "layers yet (issue 11)",
+)
+
+
+def _small_cnn(dataset: np.ndarray, labels: np.ndarray) -> gn.Sequential:
+    """Every convolutional layer type, odd paddings and strides, trained briefly on real images
+    (downsampled to 14×14 to stay fast), so that BatchNorm has real running statistics."""
+    L = LAYER_TYPES
+    layers = [
+        L["Conv2D"](1, 4, 3, padding=(1, 0, 2, 1), rng=0),
+        L["BatchNorm"](4),
+        L["ReLU"](),
+        L["MaxPool2D"](2),
+        L["Conv2D"](4, 6, (3, 2), stride=(2, 1), rng=1),
+        L["Tanh"](),
+        L["AvgPool2D"](2, stride=1),
+        L["Dropout"](0.2),
+        L["Flatten"](),
+        L["Dense"](30, 10, rng=2),
+    ]
+    model = gn.Sequential(layers, input_shape=(1, 14, 14), output="softmax")
+    X = _downsampled(dataset[:1500])
+    model.fit(X, labels[:1500], epochs=1, batch_size=50, seed=0)
+    return model
+
+
+def _downsampled(flat: np.ndarray) -> np.ndarray:
+    return flat.reshape(-1, 1, 14, 2, 14, 2).mean(axis=(3, 5)).astype(np.float32)
+
+
+@needs_cnn
+def test_cnn_export_matches_onnxruntime_and_round_trips_on_fashion_mnist(fashion, tmp_path):
+    X, y = fashion
+    model = _small_cnn(X, y)
+    test = _downsampled(X[-500:])
+    path = tmp_path / "cnn.onnx"
+    gx.export(model, path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    probabilities, scores = _run(path, test)
+    np.testing.assert_allclose(scores, model.forward(test), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(probabilities, model.predict_proba(test), atol=1e-5, rtol=0)
+    back = gx.load(path)
+    assert np.array_equal(back.forward(test), model.forward(test))
+    assert [type(la).__name__ for la in back.layers] == [
+        type(la).__name__ for la in model.layers if type(la).__name__ != "Dropout"
+    ]
+
+
+@needs_cnn
+def test_global_average_pooling_exports_and_round_trips(mnist_test, tmp_path):
+    X, _ = mnist_test
+    L = LAYER_TYPES
+    layers = [L["Conv2D"](1, 3, 3, rng=0), L["ReLU"](), L["GlobalAvgPool2D"](), L["Dense"](3, 2)]
+    model = gn.Sequential(layers, input_shape=(1, 14, 14), output="softmax")
+    test = _downsampled(X[:200])
+    path = tmp_path / "gap.onnx"
+    gx.export(model, path)
+    _, scores = _run(path, test)
+    np.testing.assert_allclose(scores, model.forward(test), atol=1e-5, rtol=0)
+    assert np.array_equal(gx.load(path).forward(test), model.forward(test))
 
 
 def _chain_model(nodes, initializers, outputs=("y",), n_in=3) -> onnx.ModelProto:

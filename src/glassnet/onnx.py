@@ -18,6 +18,7 @@ from .io.onnx_import import (
     UnsupportedOnnxModel,
     convert,
     load,
+    supported_operators,
 )
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "convert",
     "export",
     "load",
+    "supported_operators",
     "to_onnx",
 ]

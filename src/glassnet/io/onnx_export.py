@@ -10,8 +10,12 @@ The graph
   ``Gemm`` (``x @ W + b``, W kept as glassnet's ``(inputs, neurons)``, so no transpose) or
   ``MatMul`` without a bias; Sigmoid, Tanh, ReLU (``Relu``), LeakyReLU (``LeakyRelu``, alpha),
   Softmax (axis −1) and Identity are the operators of the same name; Step is the comparison
-  ``Greater(z, threshold)`` followed by ``Cast`` to the float type; Dropout does nothing at
-  inference and is left out. Nodes are named after the layers (``"dense_0"``...).
+  ``Greater(z, threshold)`` followed by ``Cast`` to the float type; Conv2D is ``Conv`` (the
+  kernel as ONNX's ``(F, C, kh, kw)``, the padding as ``pads``), MaxPool2D ``MaxPool``,
+  AvgPool2D ``AveragePool``, GlobalAvgPool2D ``GlobalAveragePool`` + ``Flatten``, Flatten
+  ``Flatten`` and BatchNorm ``BatchNormalization`` with the running statistics (inference);
+  Dropout and Augment do nothing at inference and are left out. Nodes are named after the
+  layers (``"dense_0"``...).
 - Two outputs: first the predictions — ``"probabilities"`` for a classifier (softmax, or for a
   sigmoid output the same columns as `Sequential.predict_proba`: P(0), P(1) for one output), or
   ``"values"`` for a regression model — then the raw ``"scores"`` (the logits).
@@ -109,7 +113,68 @@ def _step(graph: GraphBuilder, layer: Any, x: str) -> str:
 
 
 def _left_out(graph: GraphBuilder, layer: Any, x: str) -> str:
-    return x  # Dropout: the identity at inference
+    return x  # Dropout, Augment: the identity at inference
+
+
+def _conv(graph: GraphBuilder, layer: Any, x: str) -> str:
+    name = layer.name
+    kh, kw = layer.kernel_size
+    # glassnet's kernel is (kh·kw·C, F), row (a·kw + b)·C + c; ONNX's (and PyTorch's) (F, C, kh, kw)
+    w = layer.W.value.reshape(kh, kw, layer.n_channels, layer.n_filters).transpose(3, 2, 0, 1)
+    inputs = [x, graph.constant(f"{name}.W", w)]
+    if layer.b is not None:
+        inputs.append(graph.constant(f"{name}.b", layer.b.value))
+    top, bottom, left, right = layer.padding
+    return graph.node(
+        "Conv",
+        inputs,
+        name,
+        name,
+        kernel_shape=[kh, kw],
+        strides=list(layer.stride),
+        pads=[top, left, bottom, right],  # ONNX: all the starts, then all the ends
+    )
+
+
+def _pool(op: str) -> Exporter:
+    def export(graph: GraphBuilder, layer: Any, x: str) -> str:
+        return graph.node(
+            op,
+            [x],
+            layer.name,
+            layer.name,
+            kernel_shape=list(layer.pool_size),
+            strides=list(layer.stride),
+        )
+
+    return export
+
+
+def _global_average(graph: GraphBuilder, layer: Any, x: str) -> str:
+    # ONNX keeps the 1×1 spatial axes, glassnet's GlobalAvgPool2D gives (batch, C)
+    pooled = graph.node("GlobalAveragePool", [x], f"{layer.name}.pooled", layer.name)
+    return graph.node("Flatten", [pooled], layer.name, f"{layer.name}.flatten", axis=1)
+
+
+def _flatten(graph: GraphBuilder, layer: Any, x: str) -> str:
+    return graph.node("Flatten", [x], layer.name, layer.name, axis=1)
+
+
+def _batch_norm(graph: GraphBuilder, layer: Any, x: str) -> str:
+    name = layer.name
+    inputs = [x] + [
+        graph.constant(f"{name}.{key}", getattr(layer, key).value)
+        for key in ("gamma", "beta", "running_mean", "running_var")
+    ]
+    # ONNX's momentum is the share the running statistics keep: 1 − glassnet's (PyTorch's)
+    return graph.node(
+        "BatchNormalization",
+        inputs,
+        name,
+        name,
+        epsilon=float(layer.eps),
+        momentum=1.0 - float(layer.momentum),
+    )
 
 
 EXPORTERS: dict[str, Exporter] = {
@@ -122,6 +187,14 @@ EXPORTERS: dict[str, Exporter] = {
     "Step": _step,
     "Identity": _elementwise("Identity"),
     "Dropout": _left_out,
+    # the convolutional layers (glassnet.nn.conv, pooling, reshape, normalization, augment)
+    "Conv2D": _conv,
+    "MaxPool2D": _pool("MaxPool"),
+    "AvgPool2D": _pool("AveragePool"),
+    "GlobalAvgPool2D": _global_average,
+    "Flatten": _flatten,
+    "BatchNorm": _batch_norm,
+    "Augment": _left_out,
 }
 
 

@@ -14,6 +14,11 @@ made of these operators (`SUPPORTED`):
 - ``Relu``, ``Sigmoid``, ``Tanh``, ``LeakyRelu``, ``Softmax`` (last axis), ``Identity`` → the
   layer of the same name; ``Greater`` against a constant followed by ``Cast`` → `Step`;
   ``Dropout`` (the identity at inference) is dropped; ``Flatten`` of a flat input is dropped.
+- ``Conv`` (2-D, no groups or dilation; PyTorch's ``(F, C, kh, kw)`` kernel becomes glassnet's
+  ``(kh·kw·C, F)``) → ``Conv2D``; ``MaxPool`` / ``AveragePool`` (no padding, floor mode) →
+  ``MaxPool2D`` / ``AvgPool2D``; ``GlobalAveragePool`` → ``GlobalAvgPool2D``; ``Flatten`` →
+  ``Flatten``; ``BatchNormalization`` (inference) → ``BatchNorm``. These need the layer types
+  of `glassnet.nn` (`CONVOLUTIONAL`); without them, the operators are reported unsupported.
 - Weights as initializers or ``Constant`` nodes, float32 or float64 (the model's dtype is the
   input's). A model exported by glassnet (two outputs, ``"scores"`` the raw outputs) reads back
   its output activation, class names and preprocessing from ``metadata_props``; for any other
@@ -48,6 +53,7 @@ from ..nn.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Step, 
 from ..nn.dense import Dense
 from ..nn.layer import Layer
 from ..nn.options import MAX_SIZE
+from ..nn.registry import LAYER_TYPES
 from .checks import MAX_NAME, clip, short
 from .container import MAX_DIMS
 from .document import check_class_names
@@ -67,6 +73,14 @@ FLOAT_TYPES: dict[int, np.dtype] = {
     TensorProto.DOUBLE: np.dtype(np.float64),
 }
 
+# operator → the glassnet layer types it needs (opened only when they are registered)
+CONVOLUTIONAL = {
+    "Conv": "Conv2D",
+    "MaxPool": "MaxPool2D",
+    "AveragePool": "AvgPool2D",
+    "GlobalAveragePool": "GlobalAvgPool2D",
+    "BatchNormalization": "BatchNorm",
+}
 SUPPORTED = (
     "Gemm",
     "MatMul",
@@ -82,19 +96,30 @@ SUPPORTED = (
     "Dropout",
     "Flatten",
     "Constant",
+    *CONVOLUTIONAL,
 )
-UNSUPPORTED_HINT = (
-    "glassnet opens chains of "
-    + ", ".join(SUPPORTED)
-    + " (one input, each node reading the previous one's output, weights as constants)."
-)
+
+
+def supported_operators() -> tuple[str, ...]:
+    """The operators this glassnet opens: `SUPPORTED`, less those whose layer is missing."""
+    return tuple(
+        op for op in SUPPORTED if op not in CONVOLUTIONAL or CONVOLUTIONAL[op] in LAYER_TYPES
+    )
+
+
+def unsupported_hint() -> str:
+    return (
+        "glassnet opens chains of "
+        + ", ".join(supported_operators())
+        + " (one input, each node reading the previous one's output, weights as constants)."
+    )
 
 
 class UnsupportedOnnxModel(ModelFileError):
     """A valid ONNX model that uses operators or a graph shape glassnet cannot represent."""
 
     def __init__(self, path: str, problems: list[str]) -> None:
-        super().__init__(path, "; ".join(problems), UNSUPPORTED_HINT)
+        super().__init__(path, "; ".join(problems), unsupported_hint())
         self.problems = problems
 
 
@@ -255,10 +280,11 @@ def _check_graph(proto: onnx.ModelProto) -> Graph:
         raise Unsupported([f"the graph has {len(outputs)} outputs {short(outputs)}"])
     needed = _ancestors(g.node, target)
     unknown_ops, problems = [], []
+    supported = supported_operators()
     for node in needed:
         if node.domain not in ("", "ai.onnx"):
             unknown_ops.append(f"{node.domain}.{node.op_type}")
-        elif node.op_type not in SUPPORTED:
+        elif node.op_type not in supported:
             unknown_ops.append(node.op_type)
         if any(
             a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
@@ -490,9 +516,16 @@ def _convert_node(
     if op == "Dropout":
         return [], out
     if op == "Flatten":
-        if attrs.get("axis", 1) == 1 and shape is not None and len(shape) == 1:
+        if attrs.get("axis", 1) != 1:
+            raise Unsupported([f"{label} with axis={attrs['axis']}"])
+        if shape is not None and len(shape) == 1:
             return [], out  # already (batch, features)
-        raise Unsupported([f"{label} of a (batch, *{shape}) input (glassnet has no Flatten yet)"])
+        if "Flatten" not in LAYER_TYPES:
+            raise Unsupported([f"{label} of a (batch, *{shape}) input (glassnet has no Flatten)"])
+        flatten: Any = LAYER_TYPES["Flatten"]
+        return [flatten()], out
+    if op in CONVOLUTIONAL:
+        return [_convolutional(graph, node, attrs, label)], out
     if op == "Greater":
         threshold = _array(graph, node.input[1], label) if len(node.input) == 2 else None
         following = graph.consumers.get(out, [])
@@ -507,6 +540,79 @@ def _convert_node(
             return [Step(float(threshold.reshape(())))], _single_output(graph, following[0])
         raise Unsupported([f"{label} other than a comparison with a constant cast to float"])
     raise Unsupported([f"{label} where a chain of layers was expected"])
+
+
+def _convolutional(graph: Graph, node: Any, attrs: dict[str, Any], label: str) -> Layer:
+    """Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization → the glassnet layer."""
+    op = node.op_type
+    cls: Any = LAYER_TYPES[CONVOLUTIONAL[op]]  # registered by glassnet.nn when it has them
+    if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
+        raise Unsupported([f"{label} with auto_pad={attrs['auto_pad']!r} (give explicit pads)"])
+    if any(d != 1 for d in attrs.get("dilations", [1, 1])):
+        raise Unsupported([f"{label} with dilations {attrs['dilations']}"])
+    if op == "GlobalAveragePool":
+        # ONNX keeps (batch, C, 1, 1); glassnet's layer gives (batch, C), which the Flatten
+        # that follows in such graphs then leaves as it is
+        return cls()
+    if op == "BatchNormalization":
+        if attrs.get("training_mode", 0):
+            raise Unsupported([f"{label} in training mode"])
+        gamma, beta, mean, var = (_array(graph, name, label) for name in node.input[1:5])
+        n = gamma.size
+        if not all(a.shape == (n,) for a in (gamma, beta, mean, var)):
+            raise Unsupported([f"{label} whose statistics are not all of shape ({n},)"])
+        # ONNX keeps float attributes as float32: back to the shortest decimal (1e-05, 0.1)
+        eps = float(str(np.float32(attrs.get("epsilon", 1e-5))))
+        momentum = round(1.0 - float(str(np.float32(attrs.get("momentum", 0.9)))), 9)
+        if not (0 < eps <= 1 and 0 <= momentum <= 1):
+            raise Unsupported([f"{label} with epsilon={eps}, momentum={1 - momentum}"])
+        layer = cls(n, momentum=momentum, eps=eps, dtype=graph.dtype)
+        for key, value in zip(
+            ("gamma", "beta", "running_mean", "running_var"), (gamma, beta, mean, var), strict=True
+        ):
+            getattr(layer, key).value[...] = value
+        if (var < 0).any():
+            raise Invalid(f"{label} has a negative running variance")
+        return layer
+    kernel = [int(k) for k in attrs.get("kernel_shape", [])]
+    strides = [int(k) for k in attrs.get("strides", [1, 1])]
+    pads = [int(p) for p in attrs.get("pads", [0, 0, 0, 0])]
+    if len(kernel) != 2 or len(strides) != 2 or len(pads) != 4 or min(*kernel, *strides) < 1:
+        raise Unsupported([f"{label} that is not 2-D (kernel {kernel}, strides {strides})"])
+    if op == "Conv":
+        if attrs.get("group", 1) != 1:
+            raise Unsupported([f"{label} with group={attrs['group']} (grouped convolution)"])
+        w = _array(graph, node.input[1], label)
+        if w.ndim != 4 or list(w.shape[2:]) != kernel:
+            raise Unsupported([f"{label} with a weight of shape {w.shape}"])
+        n_filters, n_channels, kh, kw = w.shape
+        bias = None
+        if len(node.input) > 2 and node.input[2]:
+            bias = _bias(_array(graph, node.input[2], label), n_filters, label)
+        if min(pads) < 0:
+            raise Invalid(f"{label} has negative pads {pads}")
+        layer = cls(
+            n_channels,
+            n_filters,
+            (kh, kw),
+            stride=tuple(strides),
+            padding=(pads[0], pads[2], pads[1], pads[3]),  # glassnet: top, bottom, left, right
+            use_bias=bias is not None,
+            weight_init="zeros",
+            dtype=graph.dtype,
+        )
+        # ONNX's (F, C, kh, kw) → glassnet's (kh·kw·C, F), row (a·kw + b)·C + c
+        layer.W.value[...] = w.transpose(2, 3, 1, 0).reshape(kh * kw * n_channels, n_filters)
+        if bias is not None:
+            layer.b.value[...] = bias
+        if not np.isfinite(layer.W.value).all() or (
+            bias is not None and not np.isfinite(bias).all()
+        ):
+            raise Invalid("a weight is NaN or infinite")
+        return layer
+    if any(pads) or attrs.get("ceil_mode", 0) or attrs.get("storage_order", 0):
+        raise Unsupported([f"{label} with padding or ceil_mode (glassnet pools without them)"])
+    return cls(tuple(kernel), stride=tuple(strides))
 
 
 def _bias(C: np.ndarray, n: int, label: str) -> np.ndarray:
