@@ -382,7 +382,7 @@ def test_numpy_export_predicts_bit_identically(mnist_test, activation, tmp_path)
     model = _trained(X, y, activation, dropout=0.1 if activation == "tanh" else 0.0)
     script = export_numpy(model, tmp_path / activation)
     with np.load(tmp_path / activation / "weights.npz", allow_pickle=False) as weights:
-        assert sorted(weights.files) == sorted(model.named_parameters())
+        assert sorted(weights.files) == sorted(model.named_parameters())  # no buffers in MLPs
     exported = _module(script)
     test = X[-2000:]
     assert np.array_equal(exported.scores(test), model.forward(test))
@@ -406,6 +406,21 @@ def test_numpy_export_runs_as_a_script_on_an_image(mnist_test, tmp_path):
     )
     expected = model.class_names[int(model.predict(np.round(X[-1:] * 255) / 255)[0])]
     assert done.stdout.strip() == f"{image}[0]: {expected}"
+
+
+@needs_cnn
+def test_numpy_export_of_a_cnn_predicts_bit_identically(fashion, tmp_path):
+    X, y = fashion
+    model = _small_cnn(X, y)
+    exported = _module(export_numpy(model, tmp_path / "cnn"))
+    test = _downsampled(X[-1000:])
+    assert np.array_equal(exported.scores(test), model.forward(test))
+    assert np.array_equal(exported.predict(test), model.predict(test))
+    L = LAYER_TYPES
+    layers = [L["Conv2D"](1, 3, 3, rng=0), L["ReLU"](), L["GlobalAvgPool2D"](), L["Dense"](3, 2)]
+    pooled = gn.Sequential(layers, input_shape=(1, 14, 14), output="softmax")
+    exported = _module(export_numpy(pooled, tmp_path / "gap"))
+    assert np.array_equal(exported.scores(test), pooled.forward(test))
 
 
 def test_numpy_export_of_binary_and_regression_models(tmp_path):

@@ -47,6 +47,44 @@ def step(z, threshold):
     """1 where z > threshold, else 0: the perceptron's unit."""
     return (z > threshold).astype(z.dtype)
 ''',
+    "Conv2D": '''
+def conv2d(x, W, b, kernel, stride, padding):
+    """Every kh×kw window (all channels) times the kernel matrix W (kh·kw·C, F), plus b."""
+    (kh, kw), (sh, sw), (top, bottom, left, right) = kernel, stride, padding
+    x = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (top, bottom), (left, right), (0, 0)))
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]  # N, Ho, Wo, C, kh, kw
+    n, ho, wo = windows.shape[:3]
+    z = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, -1).dot(W)
+    if b is not None:
+        z += b
+    return z.reshape(n, ho, wo, -1).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo)
+''',
+    "MaxPool2D": '''
+def max_pool(x, size, stride):
+    """The largest number of each window, channel by channel."""
+    windows = sliding_window_view(x, size, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+    return windows.max(axis=(4, 5))
+''',
+    "AvgPool2D": '''
+def avg_pool(x, size, stride):
+    """The mean of each window, channel by channel (summed offset by offset, as glassnet)."""
+    windows = sliding_window_view(x, size, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+    y = np.zeros(windows.shape[:4], x.dtype)
+    for a in range(size[0]):
+        for b in range(size[1]):
+            y += windows[..., a, b]
+    return y * x.dtype.type(1 / (size[0] * size[1]))
+''',
+    "BatchNorm": '''
+def batch_norm(x, name, eps):
+    """(x − running mean) / √(running var + eps) · gamma + beta, per channel (inference)."""
+    gamma, beta = W[name + ".gamma"], W[name + ".beta"]
+    mean, var = W[name + ".running_mean"], W[name + ".running_var"]
+    shape = (1, -1) + (1,) * (x.ndim - 2)  # per channel: (1, C, 1, 1), or (1, C)
+    inv_std = 1.0 / np.sqrt(var + DTYPE(eps))
+    x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
+    return x_hat * gamma.reshape(shape) + beta.reshape(shape)
+''',
     "Softmax": '''
 def softmax(z):
     """e^z / sum(e^z) row by row, shifted by the row's max so that exp cannot overflow."""
@@ -81,11 +119,43 @@ def _line(layer: Any) -> tuple[str, str, str]:
         return f"x = step(x, {t!r})", f"{name:<12} Step       x > {t!r}", kind
     if kind == "Softmax":
         return "x = softmax(x)", f"{name:<12} Softmax", kind
-    if kind in ("Identity", "Dropout"):
+    if kind == "Conv2D":
+        bias = f'W["{name}.b"]' if layer.b is not None else "None"
+        kernel, stride, pad = tuple(layer.kernel_size), tuple(layer.stride), tuple(layer.padding)
+        return (
+            f'x = conv2d(x, W["{name}.W"], {bias}, {kernel}, {stride}, {pad})  # {name}',
+            f"{name:<12} Conv2D     {layer.n_channels} → {layer.n_filters} channels, "
+            f"{kernel[0]}×{kernel[1]}, stride {stride}, padding {pad}",
+            kind,
+        )
+    if kind in ("MaxPool2D", "AvgPool2D"):
+        function = "max_pool" if kind == "MaxPool2D" else "avg_pool"
+        size, stride = tuple(layer.pool_size), tuple(layer.stride)
+        return (
+            f"x = {function}(x, {size}, {stride})",
+            f"{name:<12} {kind:<10} {size[0]}×{size[1]}, stride {stride}",
+            kind,
+        )
+    if kind == "GlobalAvgPool2D":
+        return (
+            "x = x.mean(axis=(2, 3), dtype=x.dtype)",
+            f"{name:<12} GlobalAvg  the mean of each channel",
+            "",
+        )
+    if kind == "Flatten":
+        return "x = x.reshape(len(x), -1)", f"{name:<12} Flatten    (batch, all the rest)", ""
+    if kind == "BatchNorm":
+        return (
+            f'x = batch_norm(x, "{name}", {layer.eps!r})',
+            f"{name:<12} BatchNorm  {layer.n_features} features, eps={layer.eps!r}",
+            kind,
+        )
+    if kind in ("Identity", "Dropout", "Augment"):
         return "", f"{name:<12} {kind:<10} (nothing to do at inference)", ""
     raise TypeError(
         f"Cannot export layer {name!r} of type {kind} as NumPy code; the NumPy export covers "
-        "Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Step, Softmax, Identity and Dropout."
+        "Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Step, Softmax, Identity, Dropout, Conv2D, "
+        "MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, BatchNorm and Augment."
     )
 
 
@@ -128,7 +198,8 @@ def model_source(model: Sequential) -> str:
     prep = model.preprocessing or {}
     one_label = output == "softmax" or (output == "sigmoid" and model.n_outputs == 1)
     show = "CLASS_NAMES[label] if CLASS_NAMES else label" if one_label else "label"
-    helpers = "".join(FUNCTIONS[name] for name in needed)
+    helpers = "\n" + "\n".join(FUNCTIONS[name] for name in needed) if needed else ""
+    windowed = any(name in needed for name in ("Conv2D", "MaxPool2D", "AvgPool2D"))
     forward = "\n    ".join(body) if body else "pass"
     if output == "softmax":
         proba, predict = "softmax(scores(x))", "scores(x).argmax(axis=1)"
@@ -143,6 +214,7 @@ def model_source(model: Sequential) -> str:
     else:
         proba, predict = "scores(x)", "scores(x)" + ("[:, 0]" if model.n_outputs == 1 else "")
     image_size = tuple(prep.get("image_size", [28, 28]))
+    shape = ", ".join(map(str, model.input_shape))
     mode = "RGB" if prep.get("color") == "rgb" else "L"
     return f'''"""A glassnet model in plain NumPy: {sizes}, output {output}, {dtype}.
 
@@ -154,8 +226,8 @@ Preprocessing: {_describe_preprocessing(prep)}
     {json.dumps(prep, sort_keys=True)[:600]}
 
 Usage
-    python model.py image.png [more.png ...]   # or inputs.npy of shape (n, {model.n_inputs})
-    >>> import model; model.predict(X)          # X: (n, {model.n_inputs}) floats
+    python model.py image.png [more.png ...]   # or inputs.npy of shape (n, {shape})
+    >>> import model; model.predict(X)          # X: (n, {shape}) floats
 
 Written by glassnet {__version__} ("glassnet export MODEL --format numpy"); predictions equal
 glassnet's bit for bit.
@@ -165,8 +237,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
+{"from numpy.lib.stride_tricks import sliding_window_view" + chr(10) if windowed else ""}
 DTYPE = np.{dtype}
+INPUT_SHAPE = {tuple(model.input_shape)!r}
 HALF = DTYPE(0.5)
 CLASS_NAMES = {model.class_names!r}
 with np.load(Path(__file__).with_name("weights.npz"), allow_pickle=False) as _file:
@@ -174,8 +247,8 @@ with np.load(Path(__file__).with_name("weights.npz"), allow_pickle=False) as _fi
 {helpers}
 
 def scores(x):
-    """The raw outputs (logits): (batch, {model.n_inputs}) → (batch, {model.n_outputs})."""
-    x = np.asarray(x, dtype=DTYPE).reshape(len(x), -1)
+    """The raw outputs (logits): (batch, {shape}) → (batch, {model.n_outputs})."""
+    x = np.asarray(x, dtype=DTYPE).reshape(-1, *INPUT_SHAPE)
     {forward}
     return x
 
@@ -215,7 +288,8 @@ def export_numpy(model: Sequential, directory: str | os.PathLike[str]) -> Path:
     if not isinstance(model, Sequential):
         raise TypeError(f"export_numpy expects a glassnet Sequential, got {type(model).__name__}.")
     source = model_source(model)
-    tensors = {name: p.value for name, p in model.named_parameters().items()}
+    state: dict[str, Any] = {**model.named_parameters(), **model.named_buffers()}
+    tensors = {name: p.value for name, p in state.items()}
     for name, array in tensors.items():
         if not np.isfinite(array).all():
             raise ValueError(f"Parameter {name} holds NaN or infinite values; cannot export.")
