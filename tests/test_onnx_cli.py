@@ -95,3 +95,11 @@ def test_a_damaged_onnx_file_is_one_error_line(tmp_path):
     code, _, stderr = run("predict", str(bad), str(bad))
     assert code == 1
     assert stderr.startswith("error: Cannot load") and len(stderr.splitlines()) == 1
+
+
+def test_the_lab_opens_an_onnx_file():
+    pytest.importorskip("starlette")
+    from glassnet.lab import sources
+
+    model = sources.load_model(REFERENCE / "torch_mlp.onnx")
+    assert model.input_shape == (784,) and model.n_outputs == 10
