@@ -1,8 +1,10 @@
 """ONNX both ways: `export` a glassnet model for ONNX Runtime, `load` an ONNX model to see through.
 
->>> import glassnet.onnx                                   # doctest: +SKIP
->>> glassnet.onnx.export(model, "digits.onnx")             # run it with onnxruntime
->>> model = glassnet.onnx.load("torch_mlp.onnx")           # a PyTorch export, as a Sequential
+::
+
+    import glassnet.onnx
+    glassnet.onnx.export(model, "digits.onnx")      # run it with onnxruntime
+    model = glassnet.onnx.load("torch_mlp.onnx")    # a PyTorch export, as a Sequential
 
 The graph each way, and what opens, are described in `glassnet.io.onnx_export` and
 `glassnet.io.onnx_import`. Needs the ``onnx`` extra: ``pip install "glassnet[onnx]"``
