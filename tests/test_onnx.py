@@ -100,6 +100,16 @@ def test_onnxruntime_matches_glassnet_on_fashion_mnist(fashion, tmp_path):
     np.testing.assert_allclose(probabilities, model.predict_proba(X[-1000:]), atol=1e-5, rtol=0)
 
 
+def test_import_glassnet_and_glassnet_io_do_not_import_onnx():
+    code = "import sys, glassnet, glassnet.io, glassnet.cli; print('onnx' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"  # the onnx extra is loaded only when used
+
+
+def test_glassnet_onnx_is_reachable_from_the_package():
+    assert gn.onnx is gx and gn.onnx.export is gx.export and gn.onnx.load is gx.load
+
+
 def test_the_batch_axis_is_dynamic_and_the_metadata_is_kept(mnist_test, tmp_path):
     X, y = mnist_test
     model = _trained(X, y, "tanh")
