@@ -330,6 +330,8 @@ def test_matmul_add_and_a_final_softmax_open_as_dense_and_the_output(tmp_path):
     assert model.output == "softmax" and len(model.layers) == 1
     x = rng.normal(size=(5, 3)).astype(np.float32)
     np.testing.assert_allclose(model.predict_proba(x), _run_named(path, x, "x"), atol=1e-6)
+    assert len(gx.load(path, output="softmax").layers) == 1  # said explicitly: the same
+    assert [type(la) for la in gx.load(path, output="identity").layers] == [gn.Dense, gn.Softmax]
 
 
 def _run_named(path: Path, x: np.ndarray, name: str) -> np.ndarray:

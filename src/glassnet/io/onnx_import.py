@@ -237,10 +237,13 @@ def convert(proto: onnx.ModelProto, output: str | None = None) -> Sequential:
     graph = _check_graph(proto)
     layers = _chain(graph, graph.target)
     glassnet_export = graph.target == "scores" and graph.metadata.get("output") in OUTPUTS
+    final = {Softmax: "softmax", Sigmoid: "sigmoid"}.get(type(layers[-1])) if layers else None
     if output is None:
         output = graph.metadata["output"] if glassnet_export else "identity"
-        if not glassnet_export and layers and type(layers[-1]) in (Softmax, Sigmoid):
-            output = "softmax" if isinstance(layers.pop(), Softmax) else "sigmoid"
+        if not glassnet_export and final is not None:
+            output = final
+    if final is not None and final == output and not glassnet_export:
+        layers.pop()  # the final activation is the model's output, applied by predict_proba
     if not layers:
         layers = [Identity()]
     try:
