@@ -237,7 +237,8 @@ def convert(proto: onnx.ModelProto, output: str | None = None) -> Sequential:
     graph = _check_graph(proto)
     layers = _chain(graph, graph.target)
     glassnet_export = graph.target == "scores" and graph.metadata.get("output") in OUTPUTS
-    final = {Softmax: "softmax", Sigmoid: "sigmoid"}.get(type(layers[-1])) if layers else None
+    finals: dict[type, str] = {Softmax: "softmax", Sigmoid: "sigmoid"}
+    final = finals.get(type(layers[-1])) if layers else None
     if output is None:
         output = graph.metadata["output"] if glassnet_export else "identity"
         if not glassnet_export and final is not None:
