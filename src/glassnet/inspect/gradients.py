@@ -158,8 +158,9 @@ def explain_gradient(
 ) -> GradientExplanation:
     """Explain ∂L/∂θ for the entry ``index`` of ``parameter`` on one labelled example.
 
-    Runs ``forward`` and ``backward`` of the model on that example (overwriting every
-    parameter's ``.grad``, as any backward does) and reads the numbers from its layers.
+    Runs ``forward`` (in inference mode: dropout off) and ``backward`` of the model on that
+    example, overwriting every parameter's ``.grad`` as any backward does, and reads the numbers
+    from its layers. The weights are not changed.
 
     Parameters
     ----------

@@ -178,7 +178,7 @@ def new_session(
     preprocessing: dict[str, Any] | None = None,
 ) -> StepSession:
     """A fresh MLP on ``X, y`` and its Stepper, from validated settings."""
-    n_classes = int(y.max()) + 1 if kind == "digits" else 2
+    n_classes = len(class_names) if class_names else int(y.max()) + 1
     sizes = [X.shape[1], *settings["hidden"], n_classes if kind == "digits" else 1]
     model = MLP(sizes, activation=settings["activation"], seed=settings["seed"])
     model.class_names = class_names
