@@ -133,22 +133,23 @@ class GradientExplanation:
         ):
             j, i = self.neuron, self.input_index
             lines.append(
-                f"∂L/∂W[{i}, {j}] = aᵢ·δⱼ = {self.input_value:.6g} × {holder.delta[j]:.6g} "
-                f"= {self.input_value * float(holder.delta[j]):.6g}"
+                f"∂L/∂W[{i}, {j}] = aᵢ·δⱼ = {_z(self.input_value):.6g} × {_z(holder.delta[j]):.6g} "
+                f"= {_z(self.input_value * float(holder.delta[j])):.6g}"
             )
         elif self.neuron is not None:
-            lines.append(f"∂L/∂b[{self.neuron}] = δⱼ = {holder.delta[self.neuron]:.6g}")
+            lines.append(f"∂L/∂b[{self.neuron}] = δⱼ = {_z(holder.delta[self.neuron]):.6g}")
         else:
             lines.append(
                 f"{holder.name} has no single-neuron formula: ∂L/∂{entry} is what its backward "
                 f"computes from δ = {_vector(holder.delta)}"
             )
         lines.append(
-            f"backward gives {self.value:.8g} (model dtype), {self.value_float64:.10g} in float64"
+            f"backward gives {_z(self.value):.8g} (model dtype), "
+            f"{_z(self.value_float64):.10g} in float64"
         )
         lines.append(
             f"finite difference (L(θ+h) − L(θ−h))/2h, h = {self.step:g}: "
-            f"{self.finite_difference:.10g} (relative difference {self.relative_error:.1e})"
+            f"{_z(self.finite_difference):.10g} (relative difference {self.relative_error:.1e})"
         )
         return "\n".join(lines)
 
@@ -388,14 +389,15 @@ def _layer_of(model, parameter: str) -> Layer:
 def _loss_line(g: GradientExplanation) -> str:
     if g.loss_name == "cross_entropy":
         k = int(np.argmax(g.target))
-        return f"loss L = −log p[{k}] = −log {g.output[k]:.6g} = {g.loss:.6g}"
+        return f"loss L = −log p[{k}] = −log {_z(g.output[k]):.6g} = {_z(g.loss):.6g}"
     if g.loss_name == "binary_cross_entropy":
         return (
-            f"loss L = mean of −y·log p − (1 − y)·log(1 − p), p = {_vector(g.output)}: {g.loss:.6g}"
+            f"loss L = mean of −y·log p − (1 − y)·log(1 − p), p = {_vector(g.output)}: "
+            f"{_z(g.loss):.6g}"
         )
     if g.loss_name == "mse":
-        return f"loss L = mean of (z − y)², z = {_vector(g.output)}: {g.loss:.6g}"
-    return f"loss L ({g.loss_name}) = {g.loss:.6g}"
+        return f"loss L = mean of (z − y)², z = {_vector(g.output)}: {_z(g.loss):.6g}"
+    return f"loss L ({g.loss_name}) = {_z(g.loss):.6g}"
 
 
 def _output_rule(loss_name: str) -> str:
@@ -411,31 +413,37 @@ def _delta_line(layer: BackwardLayer, upper: BackwardLayer, j: int | None, terms
     if j is None:
         return f"{layer.name} δ = f′(z)·(Wᵀδ of {upper.name}) = {_vector(layer.delta)}"
     if layer.upstream is None:
-        return f"{layer.name} neuron {j}: δⱼ = {layer.delta[j]:.6g}"
+        return f"{layer.name} neuron {j}: δⱼ = {_z(layer.delta[j]):.6g}"
     upstream = float(layer.upstream[j])
     weights = upper.weights
     if weights is not None:
         products = weights[j] * upper.delta
         order = np.argsort(-np.abs(products), kind="stable")[:terms]
-        shown = " + ".join(f"{weights[j, k]:.4g}×{upper.delta[k]:.4g}" for k in order)
+        shown = " + ".join(f"{_z(weights[j, k]):.4g}×{_z(upper.delta[k]):.4g}" for k in order)
         rest = products.size - len(order)
-        sum_text = shown + (f" + ({rest} more)" if rest > 0 else "") + f" = {upstream:.6g}"
+        sum_text = shown + (f" + ({rest} more)" if rest > 0 else "") + f" = {_z(upstream):.6g}"
     else:
-        sum_text = f"{upstream:.6g}"
+        sum_text = f"{_z(upstream):.6g}"
     if layer.slope is None:
         return (
             f"{layer.name} neuron {j} ({layer.activation}): δⱼ = (Jacobian of "
-            f"{layer.activation})ᵀ·(Σₖ Wⱼₖ δₖ) = {layer.delta[j]:.6g}, with Σₖ Wⱼₖ δₖ = {sum_text}"
+            f"{layer.activation})ᵀ·(Σₖ Wⱼₖ δₖ) = {_z(layer.delta[j]):.6g}, "
+            f"with Σₖ Wⱼₖ δₖ = {sum_text}"
         )
     return (
         f"{layer.name} neuron {j} ({layer.activation}): δⱼ = f′(zⱼ)·Σₖ Wⱼₖ δₖ = "
-        f"{layer.slope[j]:.6g} × ({sum_text}) = {layer.delta[j]:.6g}"
+        f"{_z(layer.slope[j]):.6g} × ({sum_text}) = {_z(layer.delta[j]):.6g}"
     )
+
+
+def _z(x: Any) -> float:
+    """x as a float with −0 shown as 0 (a ReLU's zero slope times a negative sum)."""
+    return float(x) + 0.0
 
 
 def _vector(v: np.ndarray, shown: int = 10) -> str:
     v = np.asarray(v).ravel()
-    text = ", ".join(f"{x:.4g}" for x in v[:shown])
+    text = ", ".join(f"{_z(x):.4g}" for x in v[:shown])
     return f"[{text}{', …' if v.size > shown else ''}]"
 
 
