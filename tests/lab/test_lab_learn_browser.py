@@ -122,3 +122,36 @@ def test_xor_needs_a_hidden_layer_in_chromium(page):
     page.wait_for_function("!window.lab.learn.toyPlaying && " + IDLE)
     assert "XOR" in page.locator("#toy-status").inner_text()
     assert page.problems == []
+
+
+def _poll(page, condition: str, tries: int = 400):
+    """Poll from Python: the page's policy forbids Playwright's own polling (which evaluates
+    strings)."""
+    for _ in range(tries):
+        if page.evaluate(condition):
+            return
+        page.wait_for_timeout(25)
+    raise AssertionError(f"Timed out waiting for {condition}")
+
+
+@pytest.mark.slow
+def test_the_learning_views_work_under_the_content_security_policy(browser, running, digit):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    tab = context.new_page()
+    problems = []
+    tab.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    tab.goto(running.url + "/")
+    _poll(tab, "window.lab && window.lab.learn && window.lab.model && " + IDLE)
+    draw(tab, digit[:14])
+    _poll(tab, "window.lab.last && !window.lab.last.blank && " + IDLE)
+    tab.locator('#b-labels button[data-label="3"]').click()
+    _poll(tab, "window.lab.learn.backward !== null && " + IDLE)
+    tab.locator("#net .grad-links line").last.click(force=True)
+    _poll(tab, "window.lab.learn.explained !== null && " + IDLE)
+    tab.locator("#toy-start").click()
+    _poll(tab, "window.lab.learn.toy !== null && " + IDLE)
+    tab.locator("#toy-step").click()
+    _poll(tab, "window.lab.learn.toy.steps === 10 && " + IDLE)
+    assert problems == []
+    context.close()
