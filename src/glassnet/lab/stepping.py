@@ -10,6 +10,7 @@ Each step also records the gradient's health per layer: ‖∂L/∂θ‖ and ‖
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,8 @@ class StepSession:
     settings: dict[str, Any]
     grad_norm: list[dict[str, float]] = field(default_factory=list)  # one per step
     update_ratio: list[dict[str, float]] = field(default_factory=list)
+    # steps run in a worker thread; one request at a time touches the session
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def step(self, n: int) -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging step raises instead

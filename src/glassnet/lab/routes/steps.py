@@ -114,11 +114,16 @@ def _neuron(data: dict[str, Any], session: stepping.StepSession) -> tuple[int, i
     return layer, index
 
 
-def _reply(request: Request, session: stepping.StepSession, neuron) -> Response:
-    result = session.summary(neuron)
-    if session.kind == "digits":
-        lab = lab_of(request)
-        served = lab.use(session.copy_of_model(), _name(session))
+def _summary(session: stepping.StepSession, neuron) -> tuple[dict[str, Any], Any]:
+    with session.lock:
+        copy = session.copy_of_model() if session.kind == "digits" else None
+        return session.summary(neuron), copy
+
+
+def _reply(request: Request, session: stepping.StepSession, summary) -> Response:
+    result, copy = summary
+    if copy is not None:
+        served = lab_of(request).use(copy, _name(session))
         result["model_version"] = served.version
     return respond(result)
 
@@ -151,7 +156,7 @@ async def steps_start(request: Request) -> Response:
         kind, settings["dataset"], X, y, settings, class_names, preprocessing
     )
     _sessions(request)[kind] = session
-    return _reply(request, session, None)
+    return _reply(request, session, _summary(session, None))
 
 
 async def steps_step(request: Request) -> Response:
@@ -162,11 +167,18 @@ async def steps_step(request: Request) -> Response:
     session = _session(request, _session_name(data.get("session", "digits")))
     n = validation.whole_number(data.get("n", 1), "n", 1, MAX_STEPS_PER_REQUEST)
     neuron = _neuron(data, session)
+
+    def work():
+        # in a worker thread, so that big steps never hold up the page's other requests
+        with session.lock:
+            session.step(n)
+            return _summary(session, neuron)
+
     try:
-        session.step(n)
+        summary = await asyncio.to_thread(work)
     except TrainingDivergedError as error:
         raise LabError(422, f"{error} Lower the learning rate, or undo.") from None
-    return _reply(request, session, neuron)
+    return _reply(request, session, summary)
 
 
 async def steps_undo(request: Request) -> Response:
@@ -176,15 +188,17 @@ async def steps_undo(request: Request) -> Response:
         raise LabError(422, f"Unknown keys {sorted(unknown)}; send session and neuron.")
     session = _session(request, _session_name(data.get("session", "digits")))
     neuron = _neuron(data, session)
-    if not session.stepper.can_undo:
-        raise LabError(409, "There is no step to undo: take a step first.")
-    session.undo()
-    return _reply(request, session, neuron)
+    with session.lock:
+        if not session.stepper.can_undo:
+            raise LabError(409, "There is no step to undo: take a step first.")
+        session.undo()
+        summary = _summary(session, neuron)
+    return _reply(request, session, summary)
 
 
 async def steps_status(request: Request) -> Response:
     session = _session(request, _session_name(request.query_params.get("session", "digits")))
-    return respond(session.summary())
+    return respond(_summary(session, None)[0])
 
 
 async def health_compare(request: Request) -> Response:
