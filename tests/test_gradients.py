@@ -138,3 +138,62 @@ def test_bad_requests_say_what_was_wrong(args, error, words):
         model.explain_gradient(name, index, _x(), label)
     assert words in str(caught.value)
     assert np.array_equal(model.get_weights(), weights)
+
+
+@gn.register
+class ScaleShift(gn.Layer):
+    """y = x·g + c per feature: a layer with parameters but no neurons (as BatchNorm's γ, β)."""
+
+    input_rank = 1
+
+    def __init__(self, n: int, dtype=np.float32, name=None):
+        super().__init__(name)
+        self.n, self._dtype = n, np.dtype(dtype)
+        rng = np.random.default_rng(5)
+        self.g = gn.Parameter(rng.uniform(0.5, 1.5, n).astype(self._dtype))
+        self.c = gn.Parameter(rng.normal(0, 0.1, n).astype(self._dtype))
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x * self.g.value + self.c.value
+
+    def backward(self, grad_y):
+        self.g.grad[...] = (grad_y * self._x).sum(axis=0)
+        self.c.grad[...] = grad_y.sum(axis=0)
+        return grad_y * self.g.value
+
+    def named_parameters(self):
+        return {"g": self.g, "c": self.c}
+
+    @classmethod
+    def state_shapes(cls, config, input_shape):
+        return {"g": (config["n"],), "c": (config["n"],)}, {}
+
+    def get_config(self):
+        return {"n": self.n}
+
+
+def test_a_layer_without_neurons_says_so_and_still_checks_out():
+    rng = np.random.default_rng(1)
+    layers = [
+        gn.Dense(5, 4, dtype=np.float64, rng=rng),
+        ScaleShift(4, dtype=np.float64),
+        gn.Tanh(),
+        gn.Dense(4, 3, dtype=np.float64, rng=rng),
+    ]
+    model = gn.Sequential(layers, output="softmax")
+    expected = _backward_grads(model, _x(), 1)
+    g = model.explain_gradient("scaleshift_0.g", (2,), _x(), 1)
+    assert g.value == expected["scaleshift_0.g"][2]
+    assert abs(g.value - g.finite_difference) < 1e-6
+    assert g.neuron is None and "has no single-neuron formula" in g.formula()
+    # a Dense weight below it: δ comes back through its backward, and the formula says so
+    below = model.explain_gradient("dense_0.W", (1, 3), _x(), 1)
+    assert below.value == expected["dense_0.W"][1, 3]
+    assert abs(below.value - below.finite_difference) < 1e-6
+    assert "δⱼ = f′(zⱼ)·∂L/∂aⱼ from scaleshift_0's backward" in below.formula()
+    assert below.layers[1].upstream[3] * below.layers[1].slope[3] == below.layers[1].delta[3]

@@ -410,13 +410,17 @@ def _output_rule(loss_name: str) -> str:
 
 def _delta_line(layer: BackwardLayer, upper: BackwardLayer, j: int | None, terms: int) -> str:
     """δ of one neuron of ``layer`` from the layer above (δⱼ = f′(zⱼ)·Σₖ Wⱼₖ δₖ)."""
+    dense_above = upper.weights is not None
+    # what the layer above sends back: Σₖ Wⱼₖ δₖ for a Dense layer, else its backward's result
+    sent = "Σₖ Wⱼₖ δₖ" if dense_above else f"∂L/∂aⱼ from {upper.name}'s backward"
     if j is None:
-        return f"{layer.name} δ = f′(z)·(Wᵀδ of {upper.name}) = {_vector(layer.delta)}"
+        what = f"Wᵀδ of {upper.name}" if dense_above else f"∂L/∂a from {upper.name}'s backward"
+        return f"{layer.name} δ = f′(z)·({what}) = {_vector(layer.delta)}"
     if layer.upstream is None:
         return f"{layer.name} neuron {j}: δⱼ = {_z(layer.delta[j]):.6g}"
     upstream = float(layer.upstream[j])
-    weights = upper.weights
-    if weights is not None:
+    if upper.weights is not None:
+        weights = upper.weights
         products = weights[j] * upper.delta
         order = np.argsort(-np.abs(products), kind="stable")[:terms]
         shown = " + ".join(f"{_z(weights[j, k]):.4g}×{_z(upper.delta[k]):.4g}" for k in order)
@@ -427,11 +431,10 @@ def _delta_line(layer: BackwardLayer, upper: BackwardLayer, j: int | None, terms
     if layer.slope is None:
         return (
             f"{layer.name} neuron {j} ({layer.activation}): δⱼ = (Jacobian of "
-            f"{layer.activation})ᵀ·(Σₖ Wⱼₖ δₖ) = {_z(layer.delta[j]):.6g}, "
-            f"with Σₖ Wⱼₖ δₖ = {sum_text}"
+            f"{layer.activation})ᵀ·({sent}) = {_z(layer.delta[j]):.6g}, with {sent} = {sum_text}"
         )
     return (
-        f"{layer.name} neuron {j} ({layer.activation}): δⱼ = f′(zⱼ)·Σₖ Wⱼₖ δₖ = "
+        f"{layer.name} neuron {j} ({layer.activation}): δⱼ = f′(zⱼ)·{sent} = "
         f"{_z(layer.slope[j]):.6g} × ({sum_text}) = {_z(layer.delta[j]):.6g}"
     )
 
