@@ -96,6 +96,28 @@ class FitRun:
     def n_batches(self) -> int:
         return -(-len(self.X) // self.batch_size)
 
+    def start_epoch(self) -> None:
+        """Draw the epoch's sample order from the run's generator (None when not shuffling)."""
+        self.state.order = self.rng.permutation(len(self.X)) if self.shuffle else None
+
+    def batch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``."""
+        start, size = batch * self.batch_size, self.batch_size
+        if self.state.order is None:
+            return self.X[start : start + size], self.y[start : start + size]  # views, no copy
+        rows = self.state.order[start : start + size]
+        # take() gathers the rows ~15% faster than X[rows] (same result)
+        return self.X.take(rows, axis=0), self.y.take(rows, axis=0)
+
+    def batch_weights(self, batch: int) -> np.ndarray:
+        """The sample weights of mini-batch ``batch`` (the rows of `batch`); weighted fits only."""
+        if self.weights is None:
+            raise ValueError("This fit has no sample weights.")
+        start, size = batch * self.batch_size, self.batch_size
+        if self.state.order is None:
+            return self.weights[start : start + size]
+        return self.weights.take(self.state.order[start : start + size])
+
     def snapshot(self) -> TrainingState:
         """The state of this run, with the generator's state and the history, for checkpoints."""
         snapshot = self.state.copy()
@@ -228,28 +250,21 @@ def train_epoch(
     Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
     stopped training after a batch.
     """
-    state, X, y, size = run.state, run.X, run.y, run.batch_size
+    state = run.state
     if state.batch == 0:
-        state.order = run.rng.permutation(len(X)) if run.shuffle else None
+        run.start_epoch()
     last_finite = model.get_weights()
     classify = model.output != "identity"
-    width = label_width(model.output, y)
+    width = label_width(model.output, run.y)
     for batch in range(state.batch, run.n_batches):
-        start = batch * size
-        rows: slice | np.ndarray
-        if state.order is None:
-            rows = slice(start, start + size)
-            xb, yb = X[rows], y[rows]  # views, no copy
-        else:
-            rows = state.order[start : start + size]
-            # take() gathers the rows ~15% faster than X[rows] (same result)
-            xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
+        xb, yb = run.batch(batch)
         out = model.forward(xb, training=True)
         # the labels were validated once, in fit, so the loss need not check each batch
         if run.weights is None:
             batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
         else:
-            batch_loss, grad = run.loss.weighted_value_and_gradient(out, yb, run.weights[rows])
+            weights = run.batch_weights(batch)
+            batch_loss, grad = run.loss.weighted_value_and_gradient(out, yb, weights)
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
         model.backward(grad)
