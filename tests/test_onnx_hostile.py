@@ -102,7 +102,7 @@ def _first_weight(proto, **changes):
         (lambda p: p.metadata_props[3].__setattr__("value", "[" * 10_000), "nested"),
         (lambda p: p.metadata_props[3].__setattr__("value", '["x"]'), "class_names"),
         (lambda p: p.metadata_props[4].__setattr__("value", "[1]"), "preprocessing"),
-        (lambda p: p.graph.node[0].__setattr__("op_type", "Conv"), "unsupported operators Conv"),
+        (lambda p: p.graph.node[0].__setattr__("op_type", "LRN"), "unsupported operators LRN"),
         (lambda p: p.graph.node[1].input.__setitem__(0, "nowhere"), "read by no node"),
         (lambda p: p.graph.input[0].type.tensor_type.__setattr__("elem_type", 7), "element type"),
     ],
