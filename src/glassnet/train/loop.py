@@ -11,6 +11,13 @@ The loop works on any model with that interface (`glassnet.Sequential` is the on
 builds): ``check_inputs``/``check_targets``, ``resolve_loss``/``resolve_optimizer``,
 ``forward``/``backward``, ``get_weights``/``set_weights``, ``layers``, ``output`` and
 ``stop_training``.
+
+Data-parallel training (``fit(..., communicator=...)``, e.g. `glassnet.distributed.MPICommunicator`)
+touches the loop in three places only: each rank takes its ``shard`` of every global mini-batch
+(cut from one sample order, the same on every rank), ``forward_backward`` makes the gradient and
+the batch's sums global (one Allreduce) before the optimizer steps, and ``end_epoch`` checks that
+the weights are still the same everywhere. A communicator is any object with those methods (see
+`Communicator`); the loop never imports an MPI library.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import signal
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -77,6 +84,38 @@ class TrainingState:
         )
 
 
+class Communicator(Protocol):
+    """What `fit` asks of a data-parallel communicator (`glassnet.distributed` implements it).
+
+    ``rank`` is this process's number among ``size``; rank 0 alone runs the callbacks marked
+    ``rank_zero_only`` (progress, checkpoints).
+    """
+
+    rank: int
+    size: int
+
+    def same_order(self, order: np.ndarray) -> np.ndarray:
+        """The epoch's sample order, made identical on every rank."""
+        ...
+
+    def shard(self, start: int, stop: int) -> tuple[int, int]:
+        """This rank's rows of the global batch ``[start, stop)`` of the epoch's order."""
+        ...
+
+    def forward_backward(
+        self, step: Any, model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray, n_global: int
+    ) -> tuple[float, int, int]:
+        """Run ``step(model, loss, xb, yb)`` here, then make the gradient and the sums global.
+
+        Returns the global batch's mean loss, correct count and sample count.
+        """
+        ...
+
+    def end_epoch(self, model: Any, epoch: int) -> None:
+        """Check that the weights are identical on every rank."""
+        ...
+
+
 @dataclass
 class FitRun:
     """What one call of `fit` trains with; ``model.current_fit`` while it runs."""
@@ -90,6 +129,7 @@ class FitRun:
     rng: np.random.Generator
     state: TrainingState
     history: History
+    communicator: Communicator | None = None
 
     @property
     def n_batches(self) -> int:
@@ -133,6 +173,7 @@ def fit(
     seed: int | None = None,
     verbose: int = 0,
     resume: TrainingState | None = None,
+    communicator: Communicator | None = None,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
     epochs = check_positive_int(epochs, "epochs")
@@ -171,6 +212,10 @@ def fit(
             rng.bit_generator.state = resume.rng_state
     # History comes last so it records what other callbacks add to the logs.
     all_callbacks = [*callbacks] + ([PrintProgress()] if verbose else []) + [history]
+    if communicator is not None and communicator.rank != 0:
+        # Only rank 0 prints and writes files; every rank runs the others (schedules, early
+        # stopping), which see the same global logs and so decide the same.
+        all_callbacks = [c for c in all_callbacks if not c.rank_zero_only]
     for callback in all_callbacks:
         callback.set_model(model)
     batch_callbacks = [
@@ -178,7 +223,7 @@ def fit(
     ]
     model.stop_training = False
     run = model.current_fit = FitRun(
-        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history
+        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator
     )
     params = {
         "epochs": epochs,
@@ -202,6 +247,8 @@ def fit(
                 X_val, y_val = validation_data
                 scores = model.evaluate(X_val, y_val, loss=loss_fn)
                 logs.update({f"val_{k}": v for k, v in scores.items()})
+            if communicator is not None:
+                communicator.end_epoch(model, epoch)
             state.next_epoch()
             for callback in all_callbacks:
                 callback.on_epoch_end(epoch, logs)
@@ -223,32 +270,40 @@ def train_epoch(
     Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
     stopped training after a batch.
     """
-    state, X, y, size = run.state, run.X, run.y, run.batch_size
+    state, X, y, size, comm = run.state, run.X, run.y, run.batch_size, run.communicator
     if state.batch == 0:
         state.order = run.rng.permutation(len(X)) if run.shuffle else None
+        if comm is not None and state.order is not None:
+            state.order = comm.same_order(state.order)
     last_finite = model.get_weights()
     classify = model.output != "identity"
     width = label_width(model.output, y)
     for batch in range(state.batch, run.n_batches):
         start = batch * size
+        stop = global_stop = min(start + size, len(X))
+        if comm is not None:  # data parallel: this rank's part of the global batch
+            start, stop = comm.shard(start, stop)
         if state.order is None:
-            xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
+            xb, yb = X[start:stop], y[start:stop]  # views, no copy
         else:
-            rows = state.order[start : start + size]
+            rows = state.order[start:stop]
             # take() gathers the rows ~15% faster than X[rows] (same result)
             xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
-        out = model.forward(xb, training=True)
-        # the labels were validated once, in fit, so the loss need not check each batch
-        batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
+        if comm is None:
+            batch_loss, n_correct = forward_backward(model, run.loss, xb, yb)
+            n_seen = len(xb)
+        else:  # one Allreduce: the global batch's mean gradient and its sums on every rank
+            n_global = global_stop - batch * size
+            batch_loss, n_correct, n_seen = comm.forward_backward(
+                forward_backward, model, run.loss, xb, yb, n_global
+            )
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
-        model.backward(grad)
         run.optimizer.step()
         state.batch = batch + 1
-        state.total_loss += batch_loss * len(xb)
-        state.seen += len(xb)
-        if classify:
-            state.correct += count_correct(model.output, out, yb)
+        state.total_loss += batch_loss * n_seen
+        state.seen += n_seen
+        state.correct += n_correct
         if batch_callbacks:
             logs = state.logs(classify, width)
             for callback in batch_callbacks:
@@ -258,6 +313,21 @@ def train_epoch(
     if not np.isfinite(model.get_weights()).all():
         diverged(model, last_finite, state, math.nan, run.history)
     return state.logs(classify, width)
+
+
+def forward_backward(model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray) -> tuple[float, int]:
+    """forward → loss → backward on one batch: fills the gradients, returns (mean loss, correct).
+
+    The correct count is 0 for regression (``output="identity"``).
+    """
+    out = model.forward(xb, training=True)
+    # the labels were validated once, in fit, so the loss need not check each batch
+    batch_loss, grad = loss.value_and_gradient_of_valid(out, yb)
+    if not math.isfinite(batch_loss):  # fit restores the weights and raises; skip backward
+        return batch_loss, 0
+    model.backward(grad)
+    correct = count_correct(model.output, out, yb) if model.output != "identity" else 0
+    return batch_loss, correct
 
 
 def diverged(
