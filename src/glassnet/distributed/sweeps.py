@@ -104,7 +104,7 @@ def run_sweep(
             'Sweeps on a Dask cluster need its extra: pip install "glassnet[dask]"'
         ) from None
     try:
-        client = Client(scheduler, timeout=10)
+        client = Client(scheduler, timeout=5)
     except OSError as error:
         raise ConnectionError(
             f"No Dask scheduler answered at {scheduler} ({error}). Start one with "
