@@ -63,6 +63,11 @@ class MPICommunicator:
     allreduce_seconds : float
         Time spent in the gradient Allreduce so far (for benchmarks); ``steps`` counts them.
 
+    Notes
+    -----
+    Made in the main thread, it turns SIGTERM into a `DistributedError`: that is how ``mpiexec``
+    ends the surviving ranks when one dies, and the error says so instead of a silent exit.
+
     Examples
     --------
     Save as ``train.py`` and run ``mpiexec -n 2 python train.py``::
@@ -185,8 +190,3 @@ class MPICommunicator:
             "training; another rank died (killed, or out of memory), so its gradients will "
             "never arrive. Look for the rank mpiexec names below."
         )
-
-    def abort(self, message: str, code: int = 1) -> None:
-        """Print ``message`` and end every rank of the job now (``MPI_Abort``)."""
-        print(message, flush=True)
-        self.comm.Abort(code)

@@ -13,11 +13,11 @@ builds): ``check_inputs``/``check_targets``, ``resolve_loss``/``resolve_optimize
 ``stop_training``.
 
 Data-parallel training (``fit(..., communicator=...)``, e.g. `glassnet.distributed.MPICommunicator`)
-touches the loop in three places only: each rank takes its ``shard`` of every global mini-batch
-(cut from one sample order, the same on every rank), ``forward_backward`` makes the gradient and
-the batch's sums global (one Allreduce) before the optimizer steps, and ``end_epoch`` checks that
-the weights are still the same everywhere. A communicator is any object with those methods (see
-`Communicator`); the loop never imports an MPI library.
+touches the loop through four calls only: the epoch's order is made the ``same_order`` on every
+rank, each rank takes its ``shard`` of every global mini-batch, ``forward_backward`` makes the
+gradient and the batch's sums global (one Allreduce) before the optimizer steps, and
+``end_epoch`` checks that the weights are still the same everywhere. A communicator is any
+object with those methods (see `Communicator`); the loop never imports an MPI library.
 """
 
 from __future__ import annotations
