@@ -135,6 +135,34 @@ class FitRun:
     def n_batches(self) -> int:
         return -(-len(self.X) // self.batch_size)
 
+    def start_epoch(self) -> None:
+        """Draw the epoch's sample order from the run's generator (None when not shuffling).
+
+        Data parallel, every rank then takes rank 0's order (the ranks' generators may differ).
+        """
+        self.state.order = self.rng.permutation(len(self.X)) if self.shuffle else None
+        if self.communicator is not None and self.state.order is not None:
+            self.state.order = self.communicator.same_order(self.state.order)
+
+    def global_batch_size(self, batch: int) -> int:
+        """Samples in mini-batch ``batch`` over all ranks (the last one may be smaller)."""
+        return min(self.batch_size, len(self.X) - batch * self.batch_size)
+
+    def batch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``.
+
+        With a communicator, this rank's share of it (``communicator.shard``).
+        """
+        start = batch * self.batch_size
+        stop = start + self.global_batch_size(batch)
+        if self.communicator is not None:  # data parallel: this rank's part of the batch
+            start, stop = self.communicator.shard(start, stop)
+        if self.state.order is None:
+            return self.X[start:stop], self.y[start:stop]  # views, no copy
+        rows = self.state.order[start:stop]
+        # take() gathers the rows ~15% faster than X[rows] (same result)
+        return self.X.take(rows, axis=0), self.y.take(rows, axis=0)
+
     def snapshot(self) -> TrainingState:
         """The state of this run, with the generator's state and the history, for checkpoints."""
         snapshot = self.state.copy()
@@ -270,32 +298,20 @@ def train_epoch(
     Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
     stopped training after a batch.
     """
-    state, X, y, size, comm = run.state, run.X, run.y, run.batch_size, run.communicator
+    state, comm = run.state, run.communicator
     if state.batch == 0:
-        state.order = run.rng.permutation(len(X)) if run.shuffle else None
-        if comm is not None and state.order is not None:
-            state.order = comm.same_order(state.order)
+        run.start_epoch()
     last_finite = model.get_weights()
     classify = model.output != "identity"
-    width = label_width(model.output, y)
+    width = label_width(model.output, run.y)
     for batch in range(state.batch, run.n_batches):
-        start = batch * size
-        stop = global_stop = min(start + size, len(X))
-        if comm is not None:  # data parallel: this rank's part of the global batch
-            start, stop = comm.shard(start, stop)
-        if state.order is None:
-            xb, yb = X[start:stop], y[start:stop]  # views, no copy
-        else:
-            rows = state.order[start:stop]
-            # take() gathers the rows ~15% faster than X[rows] (same result)
-            xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
+        xb, yb = run.batch(batch)  # with a communicator: this rank's share only
         if comm is None:
             batch_loss, n_correct = forward_backward(model, run.loss, xb, yb)
             n_seen = len(xb)
         else:  # one Allreduce: the global batch's mean gradient and its sums on every rank
-            n_global = global_stop - batch * size
             batch_loss, n_correct, n_seen = comm.forward_backward(
-                forward_backward, model, run.loss, xb, yb, n_global
+                forward_backward, model, run.loss, xb, yb, run.global_batch_size(batch)
             )
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
