@@ -22,7 +22,7 @@ from ..nn.layer import Layer
 from ..parameter import Buffer, Parameter, pack_parameters
 from ..train import loop, optimizers
 from ..train.callbacks import Callback, History
-from ..train.loop import FitRun, TrainingState
+from ..train.loop import Communicator, FitRun, TrainingState
 from ..train.optimizers import Optimizer
 from .checks import check_inputs, check_targets
 
@@ -372,6 +372,7 @@ class Sequential:
         seed: int | None = None,
         verbose: int = 0,
         resume: TrainingState | None = None,
+        communicator: Communicator | None = None,
         sample_weight: Any = None,
         class_weight: Any = None,
     ) -> History:
@@ -407,6 +408,11 @@ class Sequential:
         resume : TrainingState, optional
             Continue an interrupted fit from a checkpoint's state (see `training_state`); load the
             checkpoint's weights and optimizer state first. Give the same data and settings.
+        communicator : Communicator, optional
+            Data-parallel training: e.g. `glassnet.distributed.MPICommunicator` under
+            ``mpiexec -n N``. Every rank gives the same X, y and settings; each computes the
+            gradient of its share of every global batch of ``batch_size`` samples, and one
+            Allreduce averages them, so the weights stay identical on all ranks.
         sample_weight : array-like, shape (n_samples,), optional
             Weights ≥ 0 of the samples in the loss, L = Σ w_i·ℓ_i / Σ w_i per batch (a weight of 2
             counts a sample twice, 0 leaves it out). The validation loss stays unweighted.
@@ -446,6 +452,7 @@ class Sequential:
             seed=seed,
             verbose=verbose,
             resume=resume,
+            communicator=communicator,
             sample_weight=sample_weight,
             class_weight=class_weight,
         )
