@@ -272,9 +272,14 @@ def test_neuron_without_input_gives_weights_and_bias(client, lab_model):
     assert "16 incoming weights" in data["formula"]
 
 
-def test_neuron_of_a_drawing(client, digit):
+def test_neuron_of_a_drawing(client, digit, lab_model):
     answer = client.post("/api/neuron", json={"layer": 0, "index": 1, "image": digit.tolist()})
-    assert answer.status_code == 200 and answer.json()["z"] is not None
+    assert answer.status_code == 200
+    # z is w·x + b for the input the lab made of the drawing (issue 18: not merely "not None")
+    x = np.array(client.post("/api/predict", json={"image": digit.tolist()}).json()["input"])
+    dense = lab_model.layers[0]
+    expected = float(x @ dense.W.value[:, 1].astype(np.float64) + dense.b.value[1])
+    assert answer.json()["z"] == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
 BAD_NEURONS = {
