@@ -18,11 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HERMETIC = Path(__file__).resolve().parent / "hermetic"
 sys.path.insert(0, str(HERMETIC))
 import network_guard  # noqa: E402  (from tests/hermetic, put on the path just above)
+
+# Property-based tests: reproducible (a failure shows the same example again), no example
+# database written into the repository, no per-example deadline on a busy 2-core machine.
+settings.register_profile("glassnet", database=None, derandomize=True, deadline=None)
+settings.load_profile("glassnet")
 
 CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 # Skips that mean "the real data is not here": failures under CI, where `make test` provides it.
