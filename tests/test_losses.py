@@ -70,9 +70,21 @@ def test_labels_out_of_range_or_not_integers_are_rejected():
         loss.value(np.zeros((2, 3)), np.array([0.5, 1.0]))
 
 
-def test_target_shape_mismatch_is_explained():
-    with pytest.raises(gn.ShapeError, match=r"targets of shape \(4, 2\).*got \(4, 3\)"):
-        gn.MeanSquaredError().value(np.zeros((4, 2)), np.zeros((4, 3)))
+@pytest.mark.parametrize(
+    "loss", [gn.MeanSquaredError(), gn.BinaryCrossEntropy(), gn.SoftmaxCrossEntropy()], ids=repr
+)
+def test_target_shape_mismatch_is_explained(loss):
+    name = type(loss).__name__
+    with pytest.raises(
+        gn.ShapeError, match=rf"^{name} expects targets of shape \(4, 2\).*got \(4, 3\)"
+    ):
+        loss.value(np.zeros((4, 2)), np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
+def test_negative_class_ids_are_rejected(dtype):
+    with pytest.raises(gn.DataError, match=r"in \[0, 2\].*labels from -1 to 1"):
+        gn.SoftmaxCrossEntropy().value(np.zeros((3, 3)), np.array([0, -1, 1], dtype))
 
 
 def test_a_broken_gradient_is_caught_by_the_harness():
@@ -132,7 +144,7 @@ def test_every_target_form_matches_finite_differences_with_one_reused_instance(l
     loss = loss_class()
     rng = np.random.default_rng(18)
     one_column = form.endswith("(batch,)")
-    for batch, outputs in [(5, 4), (5, 3), (1, 6), (7, 2), (5, 4)]:
+    for batch, outputs in [(5, 4), (5, 3), (1, 6), (1, 2), (7, 2), (5, 4)]:
         outputs = 1 if one_column else outputs
         pred = rng.standard_normal((batch, outputs)) * 2
         target = make_target(rng, batch, outputs)
