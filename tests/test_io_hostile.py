@@ -480,6 +480,58 @@ def test_nesting_check_is_exact_at_the_limit():
         gn.load(io.BytesIO(over))
 
 
+# ---------------------------------------------------------------------- every JSON field
+
+HOSTILE_VALUES = [
+    None, True, -1, 0, 2**63, 1e308, -0.5, "", "x" * 10_000, [], [1, "a"], {}, {"a": {"b": []}},
+    [[[[[[[[]]]]]]]],
+]  # fmt: skip
+
+
+def _json_paths(value, path=()):
+    """Every (path, value) in a JSON document, containers and leaves."""
+    yield path, value
+    if isinstance(value, (dict, list)):
+        for key, inner in value.items() if isinstance(value, dict) else enumerate(value):
+            yield from _json_paths(inner, (*path, key))
+
+
+def _replaced(document, path, new):
+    document = copy.deepcopy(document)
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return document
+
+
+@pytest.mark.parametrize("part", ["document", "header"])
+def test_every_json_field_with_hostile_values_loads_or_raises_model_file_error(part):
+    """Each field of the glassnet document and of the tensor table, replaced by each value."""
+    source = DOC if part == "document" else HEADER
+    paths = [p for p, _ in _json_paths(source) if p and p[:1] != ("__metadata__",)]
+    assert len(paths) > 20
+    outcomes = {"loaded": 0, "refused": 0}
+    crashes: list[str] = []
+    for path in paths:
+        for value in HOSTILE_VALUES:
+            edited = _replaced(source, path, value)
+            header = copy.deepcopy(HEADER) if part == "document" else edited
+            if part == "document":
+                header["__metadata__"]["glassnet"] = json.dumps(edited)
+            try:
+                gn.load(io.BytesIO(assemble(header)))
+            except ModelFileError as error:
+                assert str(error).startswith("Cannot load"), (path, value, error)
+                outcomes["refused"] += 1
+            except Exception as error:  # any other exception is a bug: collected, reported
+                crashes.append(f"{path} = {value!r:.40}: {type(error).__name__}: {error}")
+            else:
+                outcomes["loaded"] += 1
+    assert not crashes, "\n".join(crashes)
+    assert outcomes["refused"] > 0, outcomes
+
+
 # ---------------------------------------------------------------------- mutation fuzzing
 
 
