@@ -10,7 +10,6 @@ import copy
 import io
 import json
 import re
-import time
 import tracemalloc
 from collections.abc import Callable
 
@@ -409,18 +408,15 @@ def test_every_crafted_file_names_the_check_that_must_refuse_it():
 def test_crafted_file_raises_model_file_error(case):
     data = CASES[case]()
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(ModelFileError) as error:
             gn.load(io.BytesIO(data))
     finally:
-        seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert isinstance(error.value, ValueError)
     assert str(error.value).startswith("Cannot load '<file object>': ")
     assert re.search(REASONS[case], str(error.value)), str(error.value)
-    assert seconds < 1.0
     # The loader allocates in proportion to the file, never to what the file claims.
     assert peak < 8 * len(data) + 2**20, f"peak allocation {peak:,} for {len(data):,} bytes"
 
@@ -431,13 +427,31 @@ def test_the_valid_file_the_cases_start_from_loads():
     assert gn.load(io.BytesIO(assemble(HEADER))).n_parameters == model.n_parameters
 
 
+class CountingFile(io.FileIO):
+    """A file on disk that counts the bytes read from it."""
+
+    read_bytes = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readinto(self, buffer):
+        n = super().readinto(buffer)
+        self.read_bytes += n or 0
+        return n
+
+
 def test_header_declaring_terabytes_fails_at_once_from_disk(tmp_path):
+    """Refused from the 8-byte length field alone: no time spent reading (no timing, issue 18)."""
     path = tmp_path / "huge.safetensors"
     path.write_bytes(assemble(HEADER, declared=2**42))
-    start = time.perf_counter()
     with pytest.raises(ModelFileError, match="claims 4,398,046,511,104 bytes"):
         gn.load(path)
-    assert time.perf_counter() - start < 0.1
+    with CountingFile(path) as file, pytest.raises(ModelFileError, match="claims 4,398,046,"):
+        gn.load(file)
+    assert file.read_bytes == 8
 
 
 def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
@@ -464,11 +478,17 @@ def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
     ],
     ids=["escaped-backslashes", "escaped-quotes", "brackets-in-string"],
 )
-def test_big_headers_are_scanned_in_linear_time(text):
-    start = time.perf_counter()
-    with pytest.raises(ModelFileError, match="tensor .x. should have exactly"):
-        gn.load(io.BytesIO(assemble(text.encode(), b"")))
-    assert time.perf_counter() - start < 2.0
+def test_big_headers_are_scanned_in_chunks_without_confusion(text):
+    """Scanned right, in memory proportional to the text (its speed is a benchmark figure)."""
+    data = assemble(text.encode(), b"")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="tensor .x. should have exactly"):
+            gn.load(io.BytesIO(data))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * len(data) + 2**24, f"peak allocation {peak:,} for {len(data):,} bytes"
 
 
 def test_nesting_check_is_exact_at_the_limit():
