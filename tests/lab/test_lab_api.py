@@ -244,13 +244,21 @@ def test_neuron_details_match_the_trace(client, lab_model, digit):
     answer = client.post("/api/neuron", json={"layer": 0, "index": 5, "input": x.tolist()})
     assert answer.status_code == 200
     cell = answer.json()
-    want = lab_model.trace(x).neuron(0, 5)
-    assert cell["bias"] == pytest.approx(want.bias) and cell["z"] == pytest.approx(want.z)
-    assert cell["a"] == pytest.approx(want.a)
+    # computed here from the weights, not by the trace code the route itself uses (issue 18)
+    dense = lab_model.layers[0]
+    w, b = dense.W.value[:, 5].astype(np.float64), float(dense.b.value[5])
+    z = float(x.astype(np.float64) @ w + b)
+    assert cell["bias"] == pytest.approx(b) and cell["z"] == pytest.approx(z, rel=1e-5, abs=1e-6)
+    assert cell["a"] == pytest.approx(1 / (1 + np.exp(-z)), rel=1e-5, abs=1e-6)  # float32 σ
     assert cell["weighted_sum"] + cell["bias"] == pytest.approx(cell["z"], abs=1e-5)
-    np.testing.assert_allclose(cell["weights"], want.weights)
+    np.testing.assert_allclose(cell["weights"], w, rtol=1e-6)
     assert cell["picture"] == {"height": 28, "width": 28}  # first layer: a 28×28 heat map
-    assert cell["formula"] == want.formula(terms=TERMS)
+    # the formula shows the largest contribution first and ends with the z and a it returned
+    head, sum_line, activation_line = cell["formula"].split("\n")
+    largest = int(np.argmax(np.abs(w * x)))
+    assert sum_line.startswith(f"z = Σ wᵢ·xᵢ + b = {w[largest]:.4g}×{x[largest]:.4g} + ")
+    assert sum_line.endswith(f" = {cell['z']:.6g}") and f"({784 - TERMS} more terms" in sum_line
+    assert activation_line == f"a = sigmoid(z) = {cell['a']:.6g}"
     products = [abs(t["product"]) for t in cell["terms"]]
     assert products == sorted(products, reverse=True)
     total = sum(t["product"] for t in cell["terms"]) + cell["rest"]["sum"]
