@@ -1,0 +1,164 @@
+"""Sliding windows: the one im2col/col2im implementation, shared by convolution and pooling.
+
+A window of a ``kh × kw`` kernel at output position ``(i, j)`` covers the padded input rows
+``i·sh … i·sh + kh − 1`` and columns ``j·sw … j·sw + kw − 1``. Along each axis
+
+    H_out = ⌊(H + p_top + p_bottom − kh) / sh⌋ + 1.
+
+`Windows.im2col` copies every window of a channels-last batch ``(N, H, W, C)`` into one array
+``(N, H_out, W_out, kh, kw, C)``; flattened to ``(N·H_out·W_out, kh·kw·C)`` it is the matrix a
+convolution multiplies by its kernel in one BLAS call, and the array a pooling layer reduces over
+its ``kh·kw`` axis. `Windows.col2im` is its transpose (adjoint): it adds every window's gradient
+back onto the input positions the window covered (overlapping windows add up).
+
+Both loop over the ``kh·kw`` kernel offsets only: for an offset ``(a, b)`` the entries of all
+windows form one strided slice of the input, copied (or added) by a single NumPy operation over
+every sample, pixel and channel at once. The window, padding and gradient buffers belong to the
+`Windows` object and are reused from batch to batch (reallocated only when the batch shape
+changes), so memory stays bounded by one batch's windows.
+
+Channels-last inside: a channels-first batch ``x`` of shape (N, C, H, W) is passed as the view
+``x.transpose(0, 2, 3, 1)``, which costs nothing; the windows' last axis is then the channel,
+so ``kh·kw·C`` rows of a kernel are contiguous in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ShapeError
+
+Pair = tuple[int, int]
+Padding = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def pair(value: int | Sequence[int], name: str) -> Pair:
+    """``3`` → ``(3, 3)``; ``(3, 5)`` → ``(3, 5)``, checking sizes are whole numbers ≥ 1."""
+    values = [value] if isinstance(value, (int, np.integer)) else list(value)
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values
+    ):
+        raise ValueError(f"{name} must be a whole number >= 1 or a pair of them, got {value!r}.")
+    return int(values[0]), int(values[1])
+
+
+def padding_of(padding: int | Sequence[int] | str, kernel: Pair, stride: Pair) -> Padding:
+    """Padding as ``(top, bottom, left, right)`` from an int, a pair, four ints or ``"same"``.
+
+    ``"same"`` (stride 1 only, as in PyTorch) pads ``k − 1`` in all along each axis, the odd one
+    at the bottom/right, so that the output has the input's height and width.
+    """
+    if isinstance(padding, str):
+        if padding != "same":
+            raise ValueError(f'padding must be an int, a pair or "same", got {padding!r}.')
+        if stride != (1, 1):
+            raise ValueError(
+                f'padding="same" needs stride 1, got stride={stride}; give the padding as '
+                "numbers for a strided convolution."
+            )
+        (kh, kw) = kernel
+        return (kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2
+    values = [padding] if isinstance(padding, (int, np.integer)) else list(padding)
+    if not values or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in values
+    ):
+        raise ValueError(f"padding must be whole numbers >= 0, got padding={padding!r}.")
+    values = [int(v) for v in values]
+    if len(values) == 1:
+        return values[0], values[0], values[0], values[0]
+    if len(values) == 2:
+        return values[0], values[0], values[1], values[1]
+    if len(values) == 4:
+        return values[0], values[1], values[2], values[3]
+    raise ValueError(f"padding must be 1, 2 or 4 numbers, got padding={padding!r}.")
+
+
+def output_size(
+    height: int, width: int, kernel: Pair, stride: Pair, padding: Padding, describe: str
+) -> Pair:
+    """``(H_out, W_out)`` for an input of ``height × width``; `ShapeError` if the kernel does
+    not fit into the padded input. Pure arithmetic: safe on sizes from untrusted files."""
+    padded_h = height + padding[0] + padding[1]
+    padded_w = width + padding[2] + padding[3]
+    if kernel[0] > padded_h or kernel[1] > padded_w:
+        raise ShapeError(
+            f"{describe} has a {kernel[0]}×{kernel[1]} window, larger than its padded input "
+            f"{padded_h}×{padded_w} (input {height}×{width}). Use a smaller kernel, more "
+            "padding or fewer pooling layers before it."
+        )
+    return (padded_h - kernel[0]) // stride[0] + 1, (padded_w - kernel[1]) // stride[1] + 1
+
+
+class Windows:
+    """The windows of one layer's kernel over channels-last batches, with reused buffers.
+
+    Parameters
+    ----------
+    kernel, stride : (int, int)
+    padding : (top, bottom, left, right)
+    """
+
+    def __init__(self, kernel: Pair, stride: Pair, padding: Padding = (0, 0, 0, 0)) -> None:
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self._padded: np.ndarray | None = None  # (N, Hp, Wp, C), zero borders
+        self._cols: np.ndarray | None = None  # (N, H_out, W_out, kh, kw, C)
+        self._grad_padded: np.ndarray | None = None  # (N, Hp, Wp, C)
+
+    def output_size(self, height: int, width: int, describe: str = "The layer") -> Pair:
+        return output_size(height, width, self.kernel, self.stride, self.padding, describe)
+
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        top, bottom, left, right = self.padding
+        if not any(self.padding):
+            return x
+        n, h, w, c = x.shape
+        shape = (n, h + top + bottom, w + left + right, c)
+        if self._padded is None or self._padded.shape != shape or self._padded.dtype != x.dtype:
+            self._padded = np.zeros(shape, dtype=x.dtype)  # the borders stay zero
+        self._padded[:, top : top + h, left : left + w, :] = x
+        return self._padded
+
+    def im2col(self, x: np.ndarray) -> np.ndarray:
+        """Every window of ``x``: (N, H, W, C) → (N, H_out, W_out, kh, kw, C).
+
+        The result is this object's buffer, overwritten by the next call.
+        """
+        n, h, w, c = x.shape
+        h_out, w_out = self.output_size(h, w)
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        xp = self._pad(x)
+        shape = (n, h_out, w_out, kh, kw, c)
+        if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
+            self._cols = np.empty(shape, dtype=x.dtype)
+        cols = self._cols
+        for a in range(kh):  # one strided copy per kernel offset, over all samples and pixels
+            rows = slice(a, a + sh * (h_out - 1) + 1, sh)
+            for b in range(kw):
+                cols[:, :, :, a, b, :] = xp[:, rows, b : b + sw * (w_out - 1) + 1 : sw, :]
+        return cols
+
+    def col2im(self, grad_cols: np.ndarray, input_shape: tuple[int, int, int, int]) -> np.ndarray:
+        """The adjoint of `im2col`: (N, H_out, W_out, kh, kw, C) → (N, H, W, C), summing the
+        gradients of overlapping windows. Returns a view into this object's buffer."""
+        n, h, w, c = input_shape
+        top, bottom, left, right = self.padding
+        _, h_out, w_out, kh, kw, _ = grad_cols.shape
+        (sh, sw) = self.stride
+        shape = (n, h + top + bottom, w + left + right, c)
+        if (
+            self._grad_padded is None
+            or self._grad_padded.shape != shape
+            or self._grad_padded.dtype != grad_cols.dtype
+        ):
+            self._grad_padded = np.empty(shape, dtype=grad_cols.dtype)
+        grad = self._grad_padded
+        grad.fill(0)
+        for a in range(kh):
+            rows = slice(a, a + sh * (h_out - 1) + 1, sh)
+            for b in range(kw):
+                grad[:, rows, b : b + sw * (w_out - 1) + 1 : sw, :] += grad_cols[:, :, :, a, b, :]
+        return grad[:, top : top + h, left : left + w, :]
