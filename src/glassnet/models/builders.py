@@ -168,7 +168,7 @@ def CNN(
         channels = n_filters
     layers.append(Flatten())
     # the flattened size follows from the shapes so far (pure arithmetic, nothing allocated)
-    flat = shape
+    flat: tuple[int, ...] = shape
     for layer in layers:
         flat = layer.output_shape(flat)
     n_in = flat[0]

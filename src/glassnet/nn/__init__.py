@@ -5,8 +5,8 @@ package registers them all.
 """
 
 from . import activations
-from .augment import Augment
 from .activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Step, Tanh
+from .augment import Augment
 from .conv import Conv2D
 from .dense import Dense
 from .dropout import Dropout

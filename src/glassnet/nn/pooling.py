@@ -127,7 +127,6 @@ class GlobalAvgPool2D(Layer):
     """
 
     input_rank = 3
-    options: dict[str, Option] = {}
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
