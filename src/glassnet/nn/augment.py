@@ -149,4 +149,3 @@ class Augment(Layer):
         parts += ["flips"] if self.horizontal_flip else []
         parts += [f"rotation ±{self.max_rotation:g}°"] if self.max_rotation else []
         return ", ".join(parts)
-

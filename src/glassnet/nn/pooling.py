@@ -160,4 +160,3 @@ class GlobalAvgPool2D(Layer):
 
     def size_label(self) -> str:
         return ""
-
