@@ -29,15 +29,14 @@ class _Pool2D(Layer):
         self.windows = Windows(self.pool_size, self.stride)
         self._x_shape: tuple[int, int, int, int] | None = None  # (N, H, W, C)
 
-    def _windows(self, x: np.ndarray) -> np.ndarray:
-        """(N, C, H, W) → the windows (N, H_out, W_out, kh·kw, C), channels last inside."""
+    def _channels_last(self, x: np.ndarray) -> np.ndarray:
+        """(N, C, H, W) → the view (N, H, W, C), remembering its shape for backward."""
         if x.ndim != 4:
             self.check_input(x)
         x_nhwc = x.transpose(0, 2, 3, 1)
+        self.windows.output_size(x.shape[2], x.shape[3], self.describe())
         self._x_shape = x_nhwc.shape
-        n, h, w, c = x_nhwc.shape
-        h_out, w_out = self.windows.output_size(h, w, self.describe())
-        return self.windows.im2col(x_nhwc).reshape(n, h_out, w_out, -1, c)
+        return x_nhwc
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         self.check_input_shape(tuple(input_shape))
@@ -75,23 +74,17 @@ class MaxPool2D(_Pool2D):
 
     def __init__(self, pool_size: Any = 2, stride: Any = None, name: str | None = None) -> None:
         super().__init__(pool_size, stride, name)
-        self._argmax: np.ndarray | None = None  # (N, H_out, W_out, 1, C)
+        self._where: np.ndarray | None = None  # (N, H_out, W_out, C): the offset of each max
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        cols = self._windows(x)  # (N, Ho, Wo, kh·kw, C)
-        self._argmax = cols.argmax(axis=3)[:, :, :, None, :]
-        y = np.take_along_axis(cols, self._argmax, axis=3)[:, :, :, 0, :]  # (N, Ho, Wo, C)
+        y, self._where = self.windows.max(self._channels_last(x))  # (N, Ho, Wo, C)
         return y.transpose(0, 3, 1, 2)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        if self._argmax is None or self._x_shape is None:
+        if self._where is None or self._x_shape is None:
             raise RuntimeError(f"{self.describe()}: backward() called before forward().")
-        n, c, h_out, w_out = grad_y.shape
-        kh, kw = self.pool_size
-        grad_cols = np.zeros((n, h_out, w_out, kh * kw, c), dtype=grad_y.dtype)
-        np.put_along_axis(grad_cols, self._argmax, grad_y.transpose(0, 2, 3, 1)[:, :, :, None], 3)
-        grad_cols = grad_cols.reshape(n, h_out, w_out, kh, kw, c)
-        return self.windows.col2im(grad_cols, self._x_shape).transpose(0, 3, 1, 2)
+        g = grad_y.transpose(0, 2, 3, 1)
+        return self.windows.max_backward(g, self._where, self._x_shape).transpose(0, 3, 1, 2)
 
 
 @register
@@ -104,17 +97,13 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        cols = self._windows(x)  # (N, Ho, Wo, kh·kw, C)
-        return cols.mean(axis=3, dtype=cols.dtype).transpose(0, 3, 1, 2)
+        return self.windows.mean(self._channels_last(x)).transpose(0, 3, 1, 2)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         if self._x_shape is None:
             raise RuntimeError(f"{self.describe()}: backward() called before forward().")
-        n, c, h_out, w_out = grad_y.shape
-        kh, kw = self.pool_size
-        share = grad_y.transpose(0, 2, 3, 1) / grad_y.dtype.type(kh * kw)  # (N, Ho, Wo, C)
-        grad_cols = np.broadcast_to(share[:, :, :, None, None, :], (n, h_out, w_out, kh, kw, c))
-        return self.windows.col2im(grad_cols, self._x_shape).transpose(0, 3, 1, 2)
+        g = grad_y.transpose(0, 2, 3, 1)
+        return self.windows.mean_backward(g, self._x_shape).transpose(0, 3, 1, 2)
 
 
 @register

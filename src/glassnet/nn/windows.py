@@ -122,6 +122,36 @@ class Windows:
         self._padded[:, top : top + h, left : left + w, :] = x
         return self._padded
 
+    def _offsets(self, h_out: int, w_out: int):
+        """For each kernel offset ``(a, b)``: the strided slices of rows and columns that the
+        entry ``(a, b)`` of every window covers (in padded coordinates)."""
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        for a in range(kh):
+            rows = slice(a, a + sh * (h_out - 1) + 1, sh)
+            for b in range(kw):
+                yield a, b, rows, slice(b, b + sw * (w_out - 1) + 1, sw)
+
+    def _grad_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """The zeroed (N, Hp, Wp, C) buffer gradients are added into."""
+        if (
+            self._grad_padded is None
+            or self._grad_padded.shape != shape
+            or self._grad_padded.dtype != dtype
+        ):
+            self._grad_padded = np.empty(shape, dtype=dtype)
+        self._grad_padded.fill(0)
+        return self._grad_padded
+
+    def _padded_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+        n, h, w, c = input_shape
+        top, bottom, left, right = self.padding
+        return n, h + top + bottom, w + left + right, c
+
+    def _unpad(self, grad: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+        _, h, w, _ = input_shape
+        top, _, left, _ = self.padding
+        return grad[:, top : top + h, left : left + w, :]
+
     def im2col(self, x: np.ndarray) -> np.ndarray:
         """Every window of ``x``: (N, H, W, C) → (N, H_out, W_out, kh, kw, C).
 
@@ -129,36 +159,80 @@ class Windows:
         """
         n, h, w, c = x.shape
         h_out, w_out = self.output_size(h, w)
-        (kh, kw), (sh, sw) = self.kernel, self.stride
         xp = self._pad(x)
-        shape = (n, h_out, w_out, kh, kw, c)
+        shape = (n, h_out, w_out, *self.kernel, c)
         if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
             self._cols = np.empty(shape, dtype=x.dtype)
         cols = self._cols
-        for a in range(kh):  # one strided copy per kernel offset, over all samples and pixels
-            rows = slice(a, a + sh * (h_out - 1) + 1, sh)
-            for b in range(kw):
-                cols[:, :, :, a, b, :] = xp[:, rows, b : b + sw * (w_out - 1) + 1 : sw, :]
+        # one strided copy per kernel offset, over all samples, pixels and channels at once
+        for a, b, rows, columns in self._offsets(h_out, w_out):
+            cols[:, :, :, a, b, :] = xp[:, rows, columns, :]
         return cols
 
-    def col2im(self, grad_cols: np.ndarray, input_shape: tuple[int, int, int, int]) -> np.ndarray:
+    def col2im(self, grad_cols: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
         """The adjoint of `im2col`: (N, H_out, W_out, kh, kw, C) → (N, H, W, C), summing the
         gradients of overlapping windows. Returns a view into this object's buffer."""
-        n, h, w, c = input_shape
-        top, bottom, left, right = self.padding
-        _, h_out, w_out, kh, kw, _ = grad_cols.shape
-        (sh, sw) = self.stride
-        shape = (n, h + top + bottom, w + left + right, c)
-        if (
-            self._grad_padded is None
-            or self._grad_padded.shape != shape
-            or self._grad_padded.dtype != grad_cols.dtype
-        ):
-            self._grad_padded = np.empty(shape, dtype=grad_cols.dtype)
-        grad = self._grad_padded
-        grad.fill(0)
-        for a in range(kh):
-            rows = slice(a, a + sh * (h_out - 1) + 1, sh)
-            for b in range(kw):
-                grad[:, rows, b : b + sw * (w_out - 1) + 1 : sw, :] += grad_cols[:, :, :, a, b, :]
-        return grad[:, top : top + h, left : left + w, :]
+        _, h_out, w_out = grad_cols.shape[:3]
+        grad = self._grad_buffer(self._padded_shape(input_shape), grad_cols.dtype)
+        for a, b, rows, columns in self._offsets(h_out, w_out):
+            grad[:, rows, columns, :] += grad_cols[:, :, :, a, b, :]
+        return self._unpad(grad, input_shape)
+
+    # ------------------------------------------------------------------ reductions (pooling)
+    # Pooling reduces each window to one number. Instead of copying the windows (im2col) and
+    # reducing over them, it runs the same loop over kernel offsets on output-sized arrays:
+    # kh·kw elementwise passes, no window buffer at all.
+
+    def max(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's maximum and the offset (``a·kw + b``) where it is, the first on a
+        tie as in PyTorch: (N, H, W, C) → two (N, H_out, W_out, C) arrays."""
+        n, h, w, c = x.shape
+        h_out, w_out = self.output_size(h, w)
+        xp = self._pad(x)
+        offsets = self._offsets(h_out, w_out)
+        _, _, rows, columns = next(offsets)
+        y = xp[:, rows, columns, :].copy()
+        where = np.zeros(
+            y.shape, dtype=np.uint8 if self.kernel[0] * self.kernel[1] < 256 else np.intp
+        )
+        better = np.empty(y.shape, dtype=bool)
+        for a, b, rows, columns in offsets:
+            candidate = xp[:, rows, columns, :]
+            np.greater(candidate, y, out=better)
+            np.copyto(where, a * self.kernel[1] + b, where=better)
+            np.maximum(y, candidate, out=y)
+        return y, where
+
+    def max_backward(
+        self, grad_y: np.ndarray, where: np.ndarray, input_shape: tuple[int, ...]
+    ) -> np.ndarray:
+        """The gradient of `max`: each window's gradient to its maximum. (N, H_out, W_out, C)
+        → (N, H, W, C), a view into this object's buffer."""
+        _, h_out, w_out, _ = grad_y.shape
+        grad = self._grad_buffer(self._padded_shape(input_shape), grad_y.dtype)
+        kw = self.kernel[1]
+        picked = np.empty(grad_y.shape, dtype=grad_y.dtype)
+        for a, b, rows, columns in self._offsets(h_out, w_out):
+            np.multiply(grad_y, where == a * kw + b, out=picked)
+            grad[:, rows, columns, :] += picked
+        return self._unpad(grad, input_shape)
+
+    def mean(self, x: np.ndarray) -> np.ndarray:
+        """Each window's mean: (N, H, W, C) → (N, H_out, W_out, C)."""
+        n, h, w, c = x.shape
+        h_out, w_out = self.output_size(h, w)
+        xp = self._pad(x)
+        y = np.zeros((n, h_out, w_out, c), dtype=x.dtype)
+        for _, _, rows, columns in self._offsets(h_out, w_out):
+            y += xp[:, rows, columns, :]
+        y *= x.dtype.type(1 / (self.kernel[0] * self.kernel[1]))
+        return y
+
+    def mean_backward(self, grad_y: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+        """The gradient of `mean`: (N, H_out, W_out, C) → (N, H, W, C), a view into a buffer."""
+        _, h_out, w_out, _ = grad_y.shape
+        grad = self._grad_buffer(self._padded_shape(input_shape), grad_y.dtype)
+        share = grad_y * grad_y.dtype.type(1 / (self.kernel[0] * self.kernel[1]))
+        for _, _, rows, columns in self._offsets(h_out, w_out):
+            grad[:, rows, columns, :] += share
+        return self._unpad(grad, input_shape)
