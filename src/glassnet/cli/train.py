@@ -12,6 +12,7 @@ import typer
 import glassnet as gn
 
 from .application import STATE, UserError, guarded
+from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
 from .building import build_model, make_optimizer, make_schedule
 from .data import load_data
 from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, read_config
@@ -28,7 +29,13 @@ def train(
             help="mnist (default), fashion-mnist, a CSV file or a folder of class sub-folders."
         ),
     ] = None,
-    arch: Annotated[str | None, typer.Option(help="Layer sizes, e.g. 784-16-16-10.")] = None,
+    arch: Annotated[
+        str | None,
+        typer.Option(
+            help="Layer sizes, e.g. 784-16-16-10, or layers, e.g. conv32-pool-conv64-pool-dense128 "
+            "(default for image folders: " + DEFAULT_IMAGE_ARCH + ")."
+        ),
+    ] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden sizes, e.g. 16,16 (default).")] = None,
     activation: Annotated[
         str | None,
@@ -82,14 +89,20 @@ def train(
 ) -> None:
     """Train a network and write a run directory: model, config, history, metrics and plots."""
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
-    options = {**TRAIN_DEFAULTS, **read_config(config), **given}
+    chosen = {**read_config(config), **given}
+    options = {**TRAIN_DEFAULTS, **chosen}
+    source = options["data"]
+    folder = source is not None and Path(str(source)).is_dir()
+    if folder and not options["arch"] and not options["hidden"]:
+        options["arch"] = DEFAULT_IMAGE_ARCH  # photos: a small CNN with augmentation
+    if is_layer_spec(options["arch"]) and "activation" not in chosen:
+        options["activation"] = "relu"  # the CNN default (sigmoid stays the MLP's)
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
             f"--activation must be one of {sorted(DEFAULT_OPTIMIZER)}, got "
             f"{options['activation']!r}."
         )
-    source = options["data"]
     dataset = load_data(source, options)
     if options["limit"]:
         dataset.X_train, dataset.y_train = (
@@ -99,6 +112,9 @@ def train(
     for note in dataset.notes:
         STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
     model = build_model(dataset, options)
+    # a CNN takes (n, C, H, W) images; the data sources give rows of pixels
+    dataset.X_train = as_model_inputs(model, dataset.X_train)
+    dataset.X_test = as_model_inputs(model, dataset.X_test)
     chosen_optimizer = make_optimizer(model, options)
     callbacks: list[gn.Callback] = []
     lr_schedule = make_schedule(options, chosen_optimizer.current_learning_rate)
@@ -151,5 +167,4 @@ def train(
 
 
 def _arch(model: gn.Sequential) -> str:
-    sizes = [model.n_inputs] + [la.n_neurons for la in model.layers if isinstance(la, gn.Dense)]
-    return "-".join(map(str, sizes))
+    return describe(model)
