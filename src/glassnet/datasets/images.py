@@ -237,7 +237,7 @@ def load_image_folder(
     kept_pixels = pixels[kept]
     if layout == "nchw":  # (n, h, w) → (n, 1, h, w); (n, h, w, 3) → (n, 3, h, w)
         kept_pixels = kept_pixels[:, None] if mode != "RGB" else kept_pixels.transpose(0, 3, 1, 2)
-    X = kept_pixels.astype(np.float32)  # a C-contiguous copy in either layout
+    X = kept_pixels.astype(np.float32, order="C")  # a C-contiguous copy in either layout
     X *= np.float32(1 / 255)
     return ImageFolder(
         X=X,
