@@ -15,9 +15,11 @@ Neither loops over samples or pixels. `col2im` and the pooling reductions loop o
 ``kh·kw`` kernel offsets only: for an offset ``(a, b)`` the entries of all windows form one
 strided slice of the input, added (or compared) by a single NumPy operation over every sample,
 pixel and channel at once. `im2col` does the same for one-channel 3×3 windows and otherwise
-copies a strided view of all windows (``sliding_window_view``) in one operation. The window, padding and gradient buffers belong to the
-`Windows` object and are reused from batch to batch (reallocated only when the batch shape
-changes), so memory stays bounded by one batch's windows.
+copies a strided view of all windows (``sliding_window_view``) in one operation.
+
+The window, padding and gradient buffers belong to the `Windows` object and are reused from
+batch to batch (reallocated only when the batch shape changes), so memory stays bounded by one
+batch's windows.
 
 Channels-last inside: a channels-first batch ``x`` of shape (N, C, H, W) is passed as the view
 ``x.transpose(0, 2, 3, 1)``, which costs nothing; the windows' last axis is then the channel,
