@@ -37,7 +37,8 @@ _TOKEN = re.compile(
 
 def is_layer_spec(spec: Any) -> bool:
     """Whether ``spec`` names layers (``conv32-pool-...``) rather than only sizes (``784-16``)."""
-    return isinstance(spec, str) and any(c.isalpha() for c in spec)
+    # a spec naming at least one layer; "784-x-10" stays a (bad) list of sizes
+    return isinstance(spec, str) and any(_TOKEN.match(t) for t in spec.lower().split("-"))
 
 
 def image_shape(preprocessing: dict[str, Any]) -> tuple[int, int, int] | None:

@@ -47,7 +47,8 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
             sizes = [int(part) for part in str(options["arch"]).split("-")]
         except ValueError:
             raise UserError(
-                f"--arch must be layer sizes joined by '-', e.g. 784-16-16-10, got "
+                f"--arch must be layer sizes joined by '-', e.g. 784-16-16-10, or layers such "
+                f"as conv32-pool-conv64-pool-dense128, got "
                 f"{options['arch']!r}."
             ) from None
         if len(sizes) < 2 or min(sizes) < 1:
