@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import glassnet as gn
+from glassnet.distributed import MPICommunicator, launched_world_size
 
 from .application import STATE, UserError, guarded
 from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
@@ -87,16 +88,48 @@ def train(
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
 ) -> None:
-    """Train a network and write a run directory: model, config, history, metrics and plots."""
+    """Train a network and write a run directory: model, config, history, metrics and plots.
+
+    Under ``mpiexec -n N`` (N > 1) the ranks train one model data-parallel: each computes the
+    gradient of its share of every global batch of --batch-size samples; rank 0 alone prints
+    and writes the run directory.
+    """
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
     chosen = {**read_config(config), **given}
-    options = {**TRAIN_DEFAULTS, **chosen}
+    options = with_image_defaults({**TRAIN_DEFAULTS, **chosen}, chosen)
+    communicator = MPICommunicator() if launched_world_size() > 1 else None
+    if communicator is not None and communicator.rank != 0:
+        STATE.quiet, STATE.json = True, False  # rank 0 alone prints
+        try:
+            run_training(options, communicator)
+        except Exception:
+            # Every rank stops together (see glassnet.distributed.mpi); rank 0 says why.
+            raise typer.Exit(1) from None
+        return
+    summary, scores, class_names = run_training(options, communicator)
+    if STATE.json:
+        STATE.emit(summary)
+        return
+    show_scores(scores, class_names, title=f"Test set: {summary['test_samples']:,} samples")
+    key = "accuracy" if "accuracy" in scores else "r2"
+    ranks = f", {communicator.size} MPI ranks" if communicator is not None else ""
+    STATE.console.print(
+        f"test {key}: {scores[key]:.4f}  ({summary['data']}, {summary['architecture']}, "
+        f"{summary['epochs']} epochs in {summary['seconds']:.1f} s{ranks})  →  {summary['run']}"
+    )
+
+
+def run_training(
+    options: dict[str, Any], communicator: MPICommunicator | None = None
+) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
+    """Load the data, build, train and (on rank 0) evaluate and write the run directory.
+
+    Returns the summary record (what ``--json`` prints last), the test scores and the class
+    names. ``glassnet sweep`` calls this once per combination, in a worker process.
+    """
+    options = dict(options)
+    rank = 0 if communicator is None else communicator.rank
     source = options["data"]
-    folder = source is not None and Path(str(source)).is_dir()
-    if folder and not options["arch"] and not options["hidden"]:
-        options["arch"] = DEFAULT_IMAGE_ARCH  # photos: a small CNN with augmentation
-    if is_layer_spec(options["arch"]) and "activation" not in chosen:
-        options["activation"] = "relu"  # the CNN default (sigmoid stays the MLP's)
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
@@ -138,8 +171,11 @@ def train(
         validation_split=options["validation_split"],
         callbacks=callbacks,
         seed=options["seed"],
+        communicator=communicator,
     )
     seconds = time.perf_counter() - started
+    if rank != 0:
+        return {}, {}, None
     scores = evaluate_model(model, dataset.X_test, dataset.y_test)
     run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
     run.mkdir(parents=True, exist_ok=True)
@@ -154,16 +190,24 @@ def train(
         "seconds": round(seconds, 2),
         "test": {k: v for k, v in scores.items() if isinstance(v, float)},
         "run": str(run),
+        "test_samples": len(dataset.X_test),
+        "validation": {k: v[-1] for k, v in history.to_dict().items() if k.startswith("val_")},
     }
-    if STATE.json:
-        STATE.emit(summary)
-        return
-    show_scores(scores, dataset.class_names, title=f"Test set: {len(dataset.X_test):,} samples")
-    key = "accuracy" if "accuracy" in scores else "r2"
-    STATE.console.print(
-        f"test {key}: {scores[key]:.4f}  ({dataset.name}, {_arch(model)}, {len(history.epoch)} "
-        f"epochs in {seconds:.1f} s)  →  {run}"
-    )
+    if communicator is not None:
+        summary["ranks"] = communicator.size
+    return summary, scores, dataset.class_names
+
+
+def with_image_defaults(options: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
+    """A folder of images trains a small CNN with augmentation unless an architecture is
+    given, and a layer spec uses ReLU unless an activation is (``chosen``: what the user set)."""
+    source = options["data"]
+    folder = source is not None and Path(str(source)).is_dir()
+    if folder and not options["arch"] and not options["hidden"]:
+        options["arch"] = DEFAULT_IMAGE_ARCH  # photos: a small CNN with augmentation
+    if is_layer_spec(options["arch"]) and "activation" not in chosen:
+        options["activation"] = "relu"  # the CNN default (sigmoid stays the MLP's)
+    return options
 
 
 def _arch(model: gn.Sequential) -> str:
