@@ -3,8 +3,9 @@
 cnn2 (conv 32 3×3, pool, conv 64 3×3, pool, dense 128, 10) on the shared MNIST test set split
 8,000/2,000: two epochs of Adam 1e-3 in batches of 32 reach 98.3% on the 2,000 held-out digits
 (98.4% after four epochs); the issue's 98.5% needs more epochs than CI time allows, so the
-assertion is 97.5% (room for other BLAS builds and thread counts). The Fashion-MNIST target (91.5% after 10 epochs on 60,000 images) is a
-benchmark figure: `python benchmarks/cnn.py --epochs 10`.
+assertion is 97.5% (room for other BLAS builds and thread counts). The Fashion-MNIST target
+(91.5% after 10 epochs on 60,000 images) is a benchmark figure: `python benchmarks/cnn.py
+--epochs 10`.
 """
 
 from __future__ import annotations
