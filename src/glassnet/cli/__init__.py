@@ -12,7 +12,8 @@ and ``inputs``; then one module per command. The commands are registered here, i
 
 from __future__ import annotations
 
-from . import download, evaluate, inspect, lab, plot, predict, train
+from . import compare, download, evaluate, inspect, lab, plot, predict, train, verify
+from . import map as map_command
 from .application import app, run
 
 app.command()(train.train)
@@ -22,5 +23,8 @@ app.command()(inspect.inspect)
 app.command()(plot.plot)
 app.command()(download.download)
 app.command()(lab.lab)
+app.command(name="map")(map_command.map_run)
+app.command()(compare.compare)
+app.command()(verify.verify)
 
 __all__ = ["app", "run"]

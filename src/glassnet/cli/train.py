@@ -11,11 +11,23 @@ import typer
 
 import glassnet as gn
 
+from glassnet.train.cartography import LearningMap
+
 from .application import STATE, UserError, guarded
-from .building import build_model, make_optimizer, make_schedule
-from .data import load_data
+from .branches import (
+    branch_optimizer,
+    check_branch_data,
+    fit_segment,
+    fresh_checkpoints,
+    load_training_data,
+    prepare_branch,
+    training_callbacks,
+)
+from .building import build_model, make_optimizer
+from .map import write_map
 from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, read_config
 from .progress import JsonLines, ProgressBar
+from .receipt import array_sha256, write_receipt
 from .runs import write_run
 from .scores import evaluate_model, show_scores
 
@@ -79,10 +91,41 @@ def train(
     config: Annotated[
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
+    learning_map: Annotated[
+        bool,
+        typer.Option(
+            "--map",
+            help="Record a learning map: map.png, hard.csv (hardest first) and hard.png.",
+        ),
+    ] = False,
+    keep: Annotated[
+        int, typer.Option(help="Keep the checkpoints of the last N epochs only (0: all).")
+    ] = 0,
+    from_run: Annotated[
+        str | None,
+        typer.Option("--from", help="Branch from this run directory (with --at-epoch)."),
+    ] = None,
+    at_epoch: Annotated[
+        int | None, typer.Option(help="With --from: start from the run's state after K epochs.")
+    ] = None,
 ) -> None:
     """Train a network and write a run directory: model, config, history, metrics and plots."""
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
-    options = {**TRAIN_DEFAULTS, **read_config(config), **given}
+    if keep < 0:
+        raise UserError(f"--keep must be a number of epochs ≥ 0 (0: keep all), got {keep}.")
+    branch = None
+    if from_run is not None:
+        if config is not None:
+            raise UserError(
+                "--config cannot be combined with --from: a branch starts from its parent's "
+                "settings; give the options to change as flags."
+            )
+        branch = prepare_branch(from_run, at_epoch, given)
+        options = branch.options
+    else:
+        if at_epoch is not None:
+            raise UserError("--at-epoch needs --from RUN: the run to branch from.")
+        options = {**TRAIN_DEFAULTS, **read_config(config), **given}
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
@@ -90,46 +133,46 @@ def train(
             f"{options['activation']!r}."
         )
     source = options["data"]
-    dataset = load_data(source, options)
-    if options["limit"]:
-        dataset.X_train, dataset.y_train = (
-            dataset.X_train[: options["limit"]],
-            dataset.y_train[: options["limit"]],
-        )
+    dataset = load_training_data(options)
+    options["data"] = dataset.name if source is None else source
+    data_sha256 = array_sha256(dataset.X_train, dataset.y_train)
     for note in dataset.notes:
         STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
-    model = build_model(dataset, options)
-    chosen_optimizer = make_optimizer(model, options)
-    callbacks: list[gn.Callback] = []
-    lr_schedule = make_schedule(options, chosen_optimizer.current_learning_rate)
-    if lr_schedule is not None:
-        callbacks.append(gn.LearningRateScheduler(lr_schedule))
-    if options["early_stopping"]:
-        callbacks.append(gn.EarlyStopping("val_loss", patience=options["early_stopping"]))
+    resume = None
+    if branch is not None:
+        check_branch_data(branch, data_sha256)
+        model, resume = branch.checkpoint.model, branch.checkpoint.training_state
+        chosen_optimizer = branch_optimizer(
+            branch.checkpoint.optimizer, model, branch.receipt["config"], options
+        )
+    else:
+        model = build_model(dataset, options)
+        chosen_optimizer = make_optimizer(model, options)
+    run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
+    if branch is not None and run.resolve() == branch.parent.resolve():
+        raise UserError(f"--out {run} is the run you branch from: give a new directory.")
+    extra: list[gn.Callback] = []
     if STATE.json:
-        callbacks.append(JsonLines())
+        extra.append(JsonLines())
     elif not STATE.quiet:
-        callbacks.append(ProgressBar(STATE.console))
+        extra.append(ProgressBar(STATE.console))
+    recorder = LearningMap() if learning_map else None
+    if recorder is not None:
+        extra.append(recorder)
+    extra.append(fresh_checkpoints(run, keep))  # last: its history includes the others' logs
+    callbacks = training_callbacks(options, extra)
     STATE.say(model.summary())
     started = time.perf_counter()
-    history = model.fit(
-        dataset.X_train,
-        dataset.y_train,
-        epochs=options["epochs"],
-        batch_size=options["batch_size"],
-        optimizer=chosen_optimizer,
-        loss=options["loss"],
-        validation_split=options["validation_split"],
-        callbacks=callbacks,
-        seed=options["seed"],
-    )
+    history = fit_segment(model, dataset, options, chosen_optimizer, callbacks, resume)
     seconds = time.perf_counter() - started
     scores = evaluate_model(model, dataset.X_test, dataset.y_test)
-    run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
     run.mkdir(parents=True, exist_ok=True)
     options_used = {k: v for k, v in options.items() if v is not None}
-    options_used["data"] = dataset.name if source is None else source
     write_run(run, model, dataset, history.to_dict(), scores, options_used)
+    segments = branch.segments if branch is not None else [{"options": options, "parent": None}]
+    write_receipt(run, data_sha256, len(dataset.X_train), segments, model, len(history.epoch))
+    if recorder is not None:
+        write_map(run, recorder.statistics(), dataset, recorder)
     summary = {
         "event": "done",
         "data": dataset.name,

@@ -90,6 +90,8 @@ class FitRun:
     rng: np.random.Generator
     state: TrainingState
     history: History
+    # callbacks that look at each batch's outputs (`Callback.on_batch_outputs`)
+    output_callbacks: list[Callback] = field(default_factory=list)
 
     @property
     def n_batches(self) -> int:
@@ -176,9 +178,12 @@ def fit(
     batch_callbacks = [
         c for c in all_callbacks if type(c).on_batch_end is not Callback.on_batch_end
     ]
+    output_callbacks = [
+        c for c in all_callbacks if type(c).on_batch_outputs is not Callback.on_batch_outputs
+    ]
     model.stop_training = False
     run = model.current_fit = FitRun(
-        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history
+        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, output_callbacks
     )
     params = {
         "epochs": epochs,
@@ -231,13 +236,17 @@ def train_epoch(
     width = label_width(model.output, y)
     for batch in range(state.batch, run.n_batches):
         start = batch * size
+        rows: np.ndarray | slice
         if state.order is None:
-            xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
+            rows = slice(start, start + size)
+            xb, yb = X[rows], y[rows]  # views, no copy
         else:
             rows = state.order[start : start + size]
             # take() gathers the rows ~15% faster than X[rows] (same result)
             xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
         out = model.forward(xb, training=True)
+        for callback in run.output_callbacks:  # e.g. a learning map, before the loss reuses out
+            callback.on_batch_outputs(rows, out)
         # the labels were validated once, in fit, so the loss need not check each batch
         batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
         if not math.isfinite(batch_loss):
