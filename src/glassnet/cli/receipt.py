@@ -82,7 +82,7 @@ def array_sha256(*arrays: np.ndarray) -> str:
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.data.cast("B"))
     return digest.hexdigest()
 
 
@@ -138,8 +138,7 @@ def read_receipt(run: Path) -> dict[str, Any]:
         and isinstance(receipt.get("segments"), list)
         and receipt["segments"]
         and all(
-            isinstance(s, dict) and isinstance(s.get("options"), dict)
-            for s in receipt["segments"]
+            isinstance(s, dict) and isinstance(s.get("options"), dict) for s in receipt["segments"]
         )
         and isinstance(receipt.get("data"), dict)
         and isinstance(receipt["data"].get("train_sha256"), str)

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 import glassnet as gn
-
 from glassnet.train.cartography import LearningMap
 
 from .application import STATE, UserError, guarded
