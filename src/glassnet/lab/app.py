@@ -13,6 +13,8 @@ GET  /api/train/events  server-sent events of the run in progress
 GET  /api/models      the model files in the model directory
 POST /api/models/save ``{"name", "overwrite"?}`` → ``<model_dir>/<name>.glassnet``
 POST /api/models/load ``{"name"}`` → the page uses that file's model
+GET  /api/runs        the run directories in the runs directory, their branches (`routes.runs`)
+GET  /api/runs/{run}/map, /api/runs/{run}/examples/{index}  a run's learning map, one example
 ====================  ===========================================================================
 
 A drawing is a 2-D list of ink levels 0–255 (0 = background), or, compactly,
@@ -50,6 +52,7 @@ from .guard import LOOPBACK_NAMES, Guard
 from .replies import LabError, respond
 from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
+from .routes.runs import get_example, get_map, list_runs
 from .routes.train import train_events, train_start, train_status, train_stop
 from .served import default_model
 from .state import Lab
@@ -95,6 +98,7 @@ def create_app(
     host: str = "127.0.0.1",
     allowed_hosts: Sequence[str] = (),
     data_dir: str | Path | None = None,
+    runs_dir: str | Path = "runs",
 ) -> Starlette:
     """The lab as an ASGI app.
 
@@ -114,6 +118,8 @@ def create_app(
         More host names to answer to (e.g. a name other machines use for this one).
     data_dir : path, optional
         Where to look first for the training data sets (see `glassnet.datasets.load`).
+    runs_dir : path
+        The run directories of ``glassnet train`` the page lists (read only).
     """
     if model is not None and not isinstance(model, Sequential):
         raise TypeError(
@@ -147,6 +153,9 @@ def create_app(
             Route("/api/models", list_models),
             Route("/api/models/save", save_model, methods=["POST"]),
             Route("/api/models/load", load_model, methods=["POST"]),
+            Route("/api/runs", list_runs),
+            Route("/api/runs/{run}/map", get_map),
+            Route("/api/runs/{run}/examples/{index}", get_example),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={
@@ -157,6 +166,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.lab = lab
+    app.state.runs_dir = Path(runs_dir).resolve()
     names = {*LOOPBACK_NAMES, *allowed_hosts}
     wildcard = host in WILDCARD_HOSTS
     if wildcard:
@@ -207,6 +217,7 @@ def serve(
     data_dir: str | Path | None = None,
     open_browser: bool = False,
     log_level: str = "warning",
+    runs_dir: str | Path = "runs",
 ) -> None:
     """Run the lab until Ctrl-C: ``glassnet lab [MODEL] [--host H] [--port P] [--model-dir D]``.
 
@@ -224,6 +235,8 @@ def serve(
         Where to look first for the training data sets (``--data-dir``).
     open_browser : bool
         Open the page in the default browser once the server listens.
+    runs_dir : path
+        The run directories the page lists (``--runs-dir``).
 
     Raises
     ------
@@ -246,6 +259,7 @@ def serve(
         host=host,
         allowed_hosts=allowed_hosts,
         data_dir=data_dir,
+        runs_dir=runs_dir,
     )
     sock = listen(host, port)
     port = sock.getsockname()[1]

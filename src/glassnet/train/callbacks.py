@@ -5,9 +5,9 @@ Hooks: ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``, ``on_batch_end
 (the training batch's row indices and the raw outputs of its own forward pass, before backward).
 A callback sees the model as ``self.model`` (and its optimizer as ``self.model.optimizer``) and
 may stop training by setting ``self.model.stop_training = True``: from ``on_batch_end`` training
-ends after that batch (the partial epoch is not recorded), from ``on_epoch_end`` after that epoch. ``on_batch_end`` and
-``on_batch_outputs`` are only called on callbacks that define them, so an epoch-level callback
-costs nothing per batch.
+ends after that batch (the partial epoch is not recorded), from ``on_epoch_end`` after that epoch.
+``on_batch_end`` and ``on_batch_outputs`` are only called on callbacks that define them, so an
+epoch-level callback costs nothing per batch.
 """
 
 from __future__ import annotations
