@@ -100,6 +100,7 @@ def test_clicking_the_map_shows_the_example(browser, runs_dir, model_dir):  # no
             "(() => { const m = window.runsView.map, c = document.getElementById('map-canvas');"
             " return toCanvas(c, m.variability[0], m.confidence[0]); })()"
         )
+        tab.locator("#map-canvas").scroll_into_view_if_needed()  # mouse clicks need it on screen
         box = tab.locator("#map-canvas").bounding_box()
         tab.mouse.click(box["x"] + x * box["width"] / 420, box["y"] + y * box["height"] / 360)
         tab.wait_for_function("window.runsView.shown !== undefined")
