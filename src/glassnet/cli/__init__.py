@@ -12,7 +12,7 @@ and ``inputs``; then one module per command. The commands are registered here, i
 
 from __future__ import annotations
 
-from . import compare, download, evaluate, inspect, lab, plot, predict, train, verify
+from . import compare, download, evaluate, inspect, lab, plot, predict, sweep, train, verify
 from . import map as map_command
 from .application import app, run
 
@@ -26,5 +26,6 @@ app.command()(lab.lab)
 app.command(name="map")(map_command.map_run)
 app.command()(compare.compare)
 app.command()(verify.verify)
+app.command()(sweep.sweep)
 
 __all__ = ["app", "run"]

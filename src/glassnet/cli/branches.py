@@ -86,7 +86,21 @@ def fit_segment(
     optimizer: gn.optimizers.Optimizer,
     callbacks: list[gn.Callback],
     resume: gn.TrainingState | None = None,
+    communicator: Any = None,
 ) -> gn.History:
+    if communicator is not None:  # data-parallel under mpiexec (one process: the plain fit)
+        return model.fit(
+            dataset.X_train,
+            dataset.y_train,
+            epochs=options["epochs"],
+            batch_size=options["batch_size"],
+            optimizer=optimizer,
+            loss=options["loss"],
+            validation_split=options["validation_split"],
+            callbacks=callbacks,
+            seed=options["seed"],
+            communicator=communicator,
+        )
     return model.fit(
         dataset.X_train,
         dataset.y_train,

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import glassnet as gn
+from glassnet.distributed import MPICommunicator, launched_world_size
 from glassnet.train.cartography import LearningMap
 
 from .application import STATE, UserError, guarded
 from .branches import (
+    Branch,
     branch_optimizer,
     check_branch_data,
     fit_segment,
@@ -108,7 +110,12 @@ def train(
         int | None, typer.Option(help="With --from: start from the run's state after K epochs.")
     ] = None,
 ) -> None:
-    """Train a network and write a run directory: model, config, history, metrics and plots."""
+    """Train a network and write a run directory: model, config, history, metrics and plots.
+
+    Under ``mpiexec -n N`` (N > 1) the ranks train one model data-parallel: each computes the
+    gradient of its share of every global batch of --batch-size samples; rank 0 alone prints
+    and writes the run directory.
+    """
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
     if keep < 0:
         raise UserError(f"--keep must be a number of epochs ≥ 0 (0: keep all), got {keep}.")
@@ -125,6 +132,49 @@ def train(
         if at_epoch is not None:
             raise UserError("--at-epoch needs --from RUN: the run to branch from.")
         options = {**TRAIN_DEFAULTS, **read_config(config), **given}
+    communicator = MPICommunicator() if launched_world_size() > 1 else None
+    if communicator is not None and (branch is not None or learning_map):
+        raise UserError("--from and --map do not work under mpiexec yet: train on one process.")
+    if communicator is not None and communicator.rank != 0:
+        STATE.quiet, STATE.json = True, False  # rank 0 alone prints
+        try:
+            run_training(options, communicator, branch=branch, keep=keep, learning_map=learning_map)
+        except Exception:
+            # Every rank stops together (see glassnet.distributed.mpi); rank 0 says why.
+            raise typer.Exit(1) from None
+        return
+    summary, scores, class_names = run_training(
+        options, communicator, branch=branch, keep=keep, learning_map=learning_map
+    )
+    if STATE.json:
+        STATE.emit(summary)
+        return
+    show_scores(scores, class_names, title=f"Test set: {summary['test_samples']:,} samples")
+    key = "accuracy" if "accuracy" in scores else "r2"
+    ranks = f", {communicator.size} MPI ranks" if communicator is not None else ""
+    STATE.console.print(
+        f"test {key}: {scores[key]:.4f}  ({summary['data']}, {summary['architecture']}, "
+        f"{summary['epochs']} epochs in {summary['seconds']:.1f} s{ranks})  →  {summary['run']}"
+    )
+
+
+def run_training(
+    options: dict[str, Any],
+    communicator: MPICommunicator | None = None,
+    *,
+    branch: Branch | None = None,
+    keep: int = 0,
+    learning_map: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
+    """Load the data, build, train and (on rank 0) evaluate and write the run directory.
+
+    Returns the summary record (what ``--json`` prints last), the test scores and the class
+    names. ``glassnet sweep`` calls this once per combination, in a worker process. ``branch``
+    (`branches.prepare_branch`) continues a run's checkpoint; ``keep`` limits the per-epoch
+    checkpoints (one process only); ``learning_map`` records a `LearningMap`.
+    """
+    options = dict(options)
+    rank = 0 if communicator is None else communicator.rank
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
@@ -158,12 +208,17 @@ def train(
     recorder = LearningMap() if learning_map else None
     if recorder is not None:
         extra.append(recorder)
-    extra.append(fresh_checkpoints(run, keep))  # last: its history includes the others' logs
+    if communicator is None:  # last: its history includes the others' logs
+        extra.append(fresh_checkpoints(run, keep))
     callbacks = training_callbacks(options, extra)
     STATE.say(model.summary())
     started = time.perf_counter()
-    history = fit_segment(model, dataset, options, chosen_optimizer, callbacks, resume)
+    history = fit_segment(
+        model, dataset, options, chosen_optimizer, callbacks, resume, communicator=communicator
+    )
     seconds = time.perf_counter() - started
+    if rank != 0:
+        return {}, {}, None
     scores = evaluate_model(model, dataset.X_test, dataset.y_test)
     run.mkdir(parents=True, exist_ok=True)
     options_used = {k: v for k, v in options.items() if v is not None}
@@ -180,16 +235,12 @@ def train(
         "seconds": round(seconds, 2),
         "test": {k: v for k, v in scores.items() if isinstance(v, float)},
         "run": str(run),
+        "test_samples": len(dataset.X_test),
+        "validation": {k: v[-1] for k, v in history.to_dict().items() if k.startswith("val_")},
     }
-    if STATE.json:
-        STATE.emit(summary)
-        return
-    show_scores(scores, dataset.class_names, title=f"Test set: {len(dataset.X_test):,} samples")
-    key = "accuracy" if "accuracy" in scores else "r2"
-    STATE.console.print(
-        f"test {key}: {scores[key]:.4f}  ({dataset.name}, {_arch(model)}, {len(history.epoch)} "
-        f"epochs in {seconds:.1f} s)  →  {run}"
-    )
+    if communicator is not None:
+        summary["ranks"] = communicator.size
+    return summary, scores, dataset.class_names
 
 
 def _arch(model: gn.Sequential) -> str:
