@@ -23,6 +23,7 @@ import glassnet as gn
 from glassnet import io
 
 from .application import UserError
+from .architecture import as_model_inputs
 from .building import build_model, make_optimizer, make_schedule
 from .data import Data, load_data
 from .options import DEFAULT_OPTIMIZER
@@ -150,6 +151,8 @@ def replay(segments: list[dict[str, Any]], dataset: Data) -> gn.Sequential:
     """Retrain a run's segments from scratch, in memory; return the final model."""
     first = segments[0]["options"]
     model = build_model(dataset, first)
+    # a CNN takes (n, C, H, W) images; the data sources give rows of pixels (as train does)
+    dataset.X_train = as_model_inputs(model, dataset.X_train)
     optimizer = make_optimizer(model, first)
     state = None
     for i, segment in enumerate(segments):

@@ -14,6 +14,7 @@ from glassnet.distributed import MPICommunicator, launched_world_size
 from glassnet.train.cartography import LearningMap
 
 from .application import STATE, UserError, guarded
+from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
 from .branches import (
     Branch,
     branch_optimizer,
@@ -41,7 +42,13 @@ def train(
             help="mnist (default), fashion-mnist, a CSV file or a folder of class sub-folders."
         ),
     ] = None,
-    arch: Annotated[str | None, typer.Option(help="Layer sizes, e.g. 784-16-16-10.")] = None,
+    arch: Annotated[
+        str | None,
+        typer.Option(
+            help="Layer sizes, e.g. 784-16-16-10, or layers, e.g. conv32-pool-conv64-pool-dense128 "
+            "(default for image folders: " + DEFAULT_IMAGE_ARCH + ")."
+        ),
+    ] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden sizes, e.g. 16,16 (default).")] = None,
     activation: Annotated[
         str | None,
@@ -131,7 +138,8 @@ def train(
     else:
         if at_epoch is not None:
             raise UserError("--at-epoch needs --from RUN: the run to branch from.")
-        options = {**TRAIN_DEFAULTS, **read_config(config), **given}
+        chosen = {**read_config(config), **given}
+        options = with_image_defaults({**TRAIN_DEFAULTS, **chosen}, chosen)
     communicator = MPICommunicator() if launched_world_size() > 1 else None
     if communicator is not None and (branch is not None or learning_map):
         raise UserError("--from and --map do not work under mpiexec yet: train on one process.")
@@ -175,13 +183,13 @@ def run_training(
     """
     options = dict(options)
     rank = 0 if communicator is None else communicator.rank
+    source = options["data"]
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
             f"--activation must be one of {sorted(DEFAULT_OPTIMIZER)}, got "
             f"{options['activation']!r}."
         )
-    source = options["data"]
     dataset = load_training_data(options)
     options["data"] = dataset.name if source is None else source
     data_sha256 = array_sha256(dataset.X_train, dataset.y_train)
@@ -197,6 +205,9 @@ def run_training(
     else:
         model = build_model(dataset, options)
         chosen_optimizer = make_optimizer(model, options)
+    # a CNN takes (n, C, H, W) images; the data sources give rows of pixels
+    dataset.X_train = as_model_inputs(model, dataset.X_train)
+    dataset.X_test = as_model_inputs(model, dataset.X_test)
     run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
     if branch is not None and run.resolve() == branch.parent.resolve():
         raise UserError(f"--out {run} is the run you branch from: give a new directory.")
@@ -243,6 +254,17 @@ def run_training(
     return summary, scores, dataset.class_names
 
 
+def with_image_defaults(options: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
+    """A folder of images trains a small CNN with augmentation unless an architecture is
+    given, and a layer spec uses ReLU unless an activation is (``chosen``: what the user set)."""
+    source = options["data"]
+    folder = source is not None and Path(str(source)).is_dir()
+    if folder and not options["arch"] and not options["hidden"]:
+        options["arch"] = DEFAULT_IMAGE_ARCH  # photos: a small CNN with augmentation
+    if is_layer_spec(options["arch"]) and "activation" not in chosen:
+        options["activation"] = "relu"  # the CNN default (sigmoid stays the MLP's)
+    return options
+
+
 def _arch(model: gn.Sequential) -> str:
-    sizes = [model.n_inputs] + [la.n_neurons for la in model.layers if isinstance(la, gn.Dense)]
-    return "-".join(map(str, sizes))
+    return describe(model)
