@@ -255,3 +255,82 @@ def save_run_plots(
         plot_activations(ax, model.trace(sample))
         save(fig, "activations.png")
     return written
+
+
+def plot_learning_map(ax, stats: Any, highlight: int | None = None):
+    """A learning map: each training example at (variability, confidence), coloured by correctness.
+
+    ``stats`` is a `glassnet.train.cartography.MapStatistics`. Easy examples sit top left (high
+    confidence, low variability), ambiguous ones in the middle (high variability), hard-to-learn
+    ones (often mislabelled) bottom left. ``highlight`` outlines the first examples of the
+    ranking (default: the hardest 5%).
+    """
+    points = ax.scatter(
+        stats.variability,
+        stats.confidence,
+        c=stats.correctness,
+        cmap="RdYlGn",
+        vmin=0.0,
+        vmax=1.0,
+        s=3,
+        alpha=0.6,
+        linewidths=0,
+    )
+    count = max(1, len(stats.ranking) // 20) if highlight is None else highlight
+    hardest = stats.ranking[:count]
+    ax.scatter(
+        stats.variability[hardest],
+        stats.confidence[hardest],
+        s=12,
+        facecolors="none",
+        edgecolors="black",
+        linewidths=0.5,
+        label=f"hardest {count} (ranking)",
+    )
+    ax.set_xlabel("variability (std of p(label) over epochs)")
+    ax.set_ylabel("confidence (mean p(label) over epochs)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"learning map of {len(stats.ranking):,} training examples")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.figure.colorbar(points, ax=ax, fraction=0.046, label="correctness (fraction of epochs)")
+    return ax
+
+
+def plot_image_grid(axes, images: np.ndarray, image_shape: tuple[int, ...], captions=()):
+    """Images (n, pixels) in the grid of ``axes`` (any shape), with a caption under each."""
+    captions = list(captions)
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= len(images):
+            ax.axis("off")
+            continue
+        ax.imshow(np.asarray(images[k]).reshape(image_shape), cmap="gray_r")
+        if k < len(captions):
+            ax.set_xlabel(captions[k], fontsize=7)
+    return axes
+
+
+def plot_runs(ax, runs: Sequence[Mapping[str, Any]], metric: str = "loss"):
+    """Overlay the curves of several runs; a branch's curve starts with a marker at its branch.
+
+    Each run is ``{"name", "history", "branched_at"}`` (``branched_at``: the epoch count where
+    it left its parent, or None); train curves are solid, validation curves dashed.
+    """
+    for run in runs:
+        history = run["history"]
+        values = history.get(metric, [])
+        epochs = np.arange(1, len(values) + 1)
+        (line,) = ax.plot(epochs, values, label=f"{run['name']} {metric}")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], linestyle="--", color=line.get_color())
+        at = run.get("branched_at")
+        if at and 0 < at <= len(values):
+            ax.axvline(at, color=line.get_color(), linestyle=":", linewidth=1)
+            ax.plot([at], [values[at - 1]], marker="D", color=line.get_color())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per epoch (dashed: validation; ◆: where a branch left its parent)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

@@ -12,7 +12,20 @@ and ``inputs``; then one module per command. The commands are registered here, i
 
 from __future__ import annotations
 
-from . import download, evaluate, export, inspect, lab, plot, predict, sweep, train
+from . import (
+    compare,
+    download,
+    evaluate,
+    export,
+    inspect,
+    lab,
+    plot,
+    predict,
+    sweep,
+    train,
+    verify,
+)
+from . import map as map_command
 from .application import app, run
 
 app.command()(train.train)
@@ -22,6 +35,9 @@ app.command()(inspect.inspect)
 app.command()(plot.plot)
 app.command()(download.download)
 app.command()(lab.lab)
+app.command(name="map")(map_command.map_run)
+app.command()(compare.compare)
+app.command()(verify.verify)
 app.command()(sweep.sweep)
 app.command()(export.export)
 

@@ -30,6 +30,8 @@ class Data:
     preprocessing: dict[str, Any]
     task: str = "classification"
     notes: list[str] = field(default_factory=list)
+    # image folders: the file of each training row (for a learning map's hard.csv)
+    train_paths: list[str] | None = None
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -98,6 +100,9 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
             X, y, test_size=0.2, seed=options["seed"]
         )
         notes.append(f"Data: {len(X)} images of {len(folder.class_names)} classes from {path}")
+        # the same split of the row numbers (it depends on y and the seed only) names the files
+        rows = datasets.train_test_split(np.arange(len(y)), y, test_size=0.2, seed=options["seed"])
+        train_paths = [str(folder.paths[i]) for i in rows[0]]
         return Data(
             path.name,
             X_train,
@@ -113,6 +118,7 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
                 "mnist_centering": False,
             },
             notes=notes,
+            train_paths=train_paths,
         )
     if path.suffix.lower() != ".csv":
         raise UserError(f"{path}: expected a .csv file or a folder of images.")

@@ -31,6 +31,9 @@ def lab(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = (
         False
     ),
+    runs_dir: Annotated[
+        str, typer.Option(help="The run directories the page lists (default runs).")
+    ] = "runs",
 ) -> None:
     """Start the lab: a local web page to draw a digit and watch every neuron (Ctrl-C stops)."""
     path = Path(model_path) if model_path else None
@@ -44,4 +47,5 @@ def lab(
         allowed_hosts=allow_host or (),
         data_dir=data_dir,
         open_browser=open_browser,
+        runs_dir=runs_dir,
     )

@@ -1,7 +1,9 @@
 """Run directories: loading a model from a file or run, and writing and drawing a finished run.
 
 A run directory holds ``model.glassnet``, ``config.json``, ``history.json`` and ``history.csv``,
-``metrics.json``, ``sample.npy`` (one test input) and the plots drawn from them.
+``metrics.json``, ``sample.npy`` (one test input) and the plots drawn from them;
+``glassnet train`` adds ``receipt.json`` (`receipt`), ``checkpoints/epoch-NNNN.ckpt`` (`branches`)
+and, with ``--map``, the learning map's files (`map`).
 """
 
 from __future__ import annotations

@@ -11,13 +11,25 @@ import typer
 
 import glassnet as gn
 from glassnet.distributed import MPICommunicator, launched_world_size
+from glassnet.train.cartography import LearningMap
 
 from .application import STATE, UserError, guarded
 from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
-from .building import build_model, make_optimizer, make_schedule
-from .data import load_data
+from .branches import (
+    Branch,
+    branch_optimizer,
+    check_branch_data,
+    fit_segment,
+    fresh_checkpoints,
+    load_training_data,
+    prepare_branch,
+    training_callbacks,
+)
+from .building import build_model, make_optimizer
+from .map import write_map
 from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, read_config
 from .progress import JsonLines, ProgressBar
+from .receipt import array_sha256, write_receipt
 from .runs import write_run
 from .scores import evaluate_model, show_scores
 
@@ -87,6 +99,23 @@ def train(
     config: Annotated[
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
+    learning_map: Annotated[
+        bool,
+        typer.Option(
+            "--map",
+            help="Record a learning map: map.png, hard.csv (hardest first) and hard.png.",
+        ),
+    ] = False,
+    keep: Annotated[
+        int, typer.Option(help="Keep the checkpoints of the last N epochs only (0: all).")
+    ] = 0,
+    from_run: Annotated[
+        str | None,
+        typer.Option("--from", help="Branch from this run directory (with --at-epoch)."),
+    ] = None,
+    at_epoch: Annotated[
+        int | None, typer.Option(help="With --from: start from the run's state after K epochs.")
+    ] = None,
 ) -> None:
     """Train a network and write a run directory: model, config, history, metrics and plots.
 
@@ -95,18 +124,36 @@ def train(
     and writes the run directory.
     """
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
-    chosen = {**read_config(config), **given}
-    options = with_image_defaults({**TRAIN_DEFAULTS, **chosen}, chosen)
+    if keep < 0:
+        raise UserError(f"--keep must be a number of epochs ≥ 0 (0: keep all), got {keep}.")
+    branch = None
+    if from_run is not None:
+        if config is not None:
+            raise UserError(
+                "--config cannot be combined with --from: a branch starts from its parent's "
+                "settings; give the options to change as flags."
+            )
+        branch = prepare_branch(from_run, at_epoch, given)
+        options = branch.options
+    else:
+        if at_epoch is not None:
+            raise UserError("--at-epoch needs --from RUN: the run to branch from.")
+        chosen = {**read_config(config), **given}
+        options = with_image_defaults({**TRAIN_DEFAULTS, **chosen}, chosen)
     communicator = MPICommunicator() if launched_world_size() > 1 else None
+    if communicator is not None and (branch is not None or learning_map):
+        raise UserError("--from and --map do not work under mpiexec yet: train on one process.")
     if communicator is not None and communicator.rank != 0:
         STATE.quiet, STATE.json = True, False  # rank 0 alone prints
         try:
-            run_training(options, communicator)
+            run_training(options, communicator, branch=branch, keep=keep, learning_map=learning_map)
         except Exception:
             # Every rank stops together (see glassnet.distributed.mpi); rank 0 says why.
             raise typer.Exit(1) from None
         return
-    summary, scores, class_names = run_training(options, communicator)
+    summary, scores, class_names = run_training(
+        options, communicator, branch=branch, keep=keep, learning_map=learning_map
+    )
     if STATE.json:
         STATE.emit(summary)
         return
@@ -120,12 +167,19 @@ def train(
 
 
 def run_training(
-    options: dict[str, Any], communicator: MPICommunicator | None = None
+    options: dict[str, Any],
+    communicator: MPICommunicator | None = None,
+    *,
+    branch: Branch | None = None,
+    keep: int = 0,
+    learning_map: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
     """Load the data, build, train and (on rank 0) evaluate and write the run directory.
 
     Returns the summary record (what ``--json`` prints last), the test scores and the class
-    names. ``glassnet sweep`` calls this once per combination, in a worker process.
+    names. ``glassnet sweep`` calls this once per combination, in a worker process. ``branch``
+    (`branches.prepare_branch`) continues a run's checkpoint; ``keep`` limits the per-epoch
+    checkpoints (one process only); ``learning_map`` records a `LearningMap`.
     """
     options = dict(options)
     rank = 0 if communicator is None else communicator.rank
@@ -136,52 +190,54 @@ def run_training(
             f"--activation must be one of {sorted(DEFAULT_OPTIMIZER)}, got "
             f"{options['activation']!r}."
         )
-    dataset = load_data(source, options)
-    if options["limit"]:
-        dataset.X_train, dataset.y_train = (
-            dataset.X_train[: options["limit"]],
-            dataset.y_train[: options["limit"]],
-        )
+    dataset = load_training_data(options)
+    options["data"] = dataset.name if source is None else source
+    data_sha256 = array_sha256(dataset.X_train, dataset.y_train)
     for note in dataset.notes:
         STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
-    model = build_model(dataset, options)
+    resume = None
+    if branch is not None:
+        check_branch_data(branch, data_sha256)
+        model, resume = branch.checkpoint.model, branch.checkpoint.training_state
+        chosen_optimizer = branch_optimizer(
+            branch.checkpoint.optimizer, model, branch.receipt["config"], options
+        )
+    else:
+        model = build_model(dataset, options)
+        chosen_optimizer = make_optimizer(model, options)
     # a CNN takes (n, C, H, W) images; the data sources give rows of pixels
     dataset.X_train = as_model_inputs(model, dataset.X_train)
     dataset.X_test = as_model_inputs(model, dataset.X_test)
-    chosen_optimizer = make_optimizer(model, options)
-    callbacks: list[gn.Callback] = []
-    lr_schedule = make_schedule(options, chosen_optimizer.current_learning_rate)
-    if lr_schedule is not None:
-        callbacks.append(gn.LearningRateScheduler(lr_schedule))
-    if options["early_stopping"]:
-        callbacks.append(gn.EarlyStopping("val_loss", patience=options["early_stopping"]))
+    run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
+    if branch is not None and run.resolve() == branch.parent.resolve():
+        raise UserError(f"--out {run} is the run you branch from: give a new directory.")
+    extra: list[gn.Callback] = []
     if STATE.json:
-        callbacks.append(JsonLines())
+        extra.append(JsonLines())
     elif not STATE.quiet:
-        callbacks.append(ProgressBar(STATE.console))
+        extra.append(ProgressBar(STATE.console))
+    recorder = LearningMap() if learning_map else None
+    if recorder is not None:
+        extra.append(recorder)
+    if communicator is None:  # last: its history includes the others' logs
+        extra.append(fresh_checkpoints(run, keep))
+    callbacks = training_callbacks(options, extra)
     STATE.say(model.summary())
     started = time.perf_counter()
-    history = model.fit(
-        dataset.X_train,
-        dataset.y_train,
-        epochs=options["epochs"],
-        batch_size=options["batch_size"],
-        optimizer=chosen_optimizer,
-        loss=options["loss"],
-        validation_split=options["validation_split"],
-        callbacks=callbacks,
-        seed=options["seed"],
-        communicator=communicator,
+    history = fit_segment(
+        model, dataset, options, chosen_optimizer, callbacks, resume, communicator=communicator
     )
     seconds = time.perf_counter() - started
     if rank != 0:
         return {}, {}, None
     scores = evaluate_model(model, dataset.X_test, dataset.y_test)
-    run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
     run.mkdir(parents=True, exist_ok=True)
     options_used = {k: v for k, v in options.items() if v is not None}
-    options_used["data"] = dataset.name if source is None else source
     write_run(run, model, dataset, history.to_dict(), scores, options_used)
+    segments = branch.segments if branch is not None else [{"options": options, "parent": None}]
+    write_receipt(run, data_sha256, len(dataset.X_train), segments, model, len(history.epoch))
+    if recorder is not None:
+        write_map(run, recorder.statistics(), dataset, recorder)
     summary = {
         "event": "done",
         "data": dataset.name,

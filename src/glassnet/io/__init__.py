@@ -72,7 +72,15 @@ JSON document, written and checked), ``model_file`` (`save`, `load`, `read_metad
 from . import checkpoints
 from .architecture import FLOAT_CODES, check_architecture
 from .atomic import atomic_write, remove_stale_temporaries
-from .checkpoints import Checkpoint, LoadedCheckpoint, load_checkpoint, write_checkpoint
+from .checkpoints import (
+    Checkpoint,
+    EpochCheckpoints,
+    LoadedCheckpoint,
+    epoch_checkpoint_path,
+    epoch_checkpoints,
+    load_checkpoint,
+    write_checkpoint,
+)
 from .container import DTYPES, MAX_HEADER_BYTES, TensorEntry, check_tensor, tensor_table
 from .document import (
     CHECKPOINT_FORMAT,
@@ -98,6 +106,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MODEL_FORMAT",
     "Checkpoint",
+    "EpochCheckpoints",
     "LoadedCheckpoint",
     "ModelFileError",
     "TensorEntry",
@@ -109,6 +118,8 @@ __all__ = [
     "check_tensor",
     "checkpoints",
     "encode",
+    "epoch_checkpoint_path",
+    "epoch_checkpoints",
     "load",
     "load_checkpoint",
     "model_document",

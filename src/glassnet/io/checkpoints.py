@@ -40,12 +40,18 @@ Not saved: the state of other callbacks (e.g. `EarlyStopping`'s patience count),
 and the data. Resume with the same data and settings (checked: sample count and batch size).
 Put `Checkpoint` last in the callbacks so that the history it saves includes what other
 callbacks add to the logs.
+
+`EpochCheckpoints` keeps one such file per epoch end in a folder (``epoch-0003.ckpt`` holds the
+fit after 3 epochs), so that a run can be rewound to any epoch and branched
+(`epoch_checkpoints` lists them).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,7 +74,15 @@ from .document import CHECKPOINT_FORMAT, model_document
 from .errors import Invalid, ModelFileError
 from .model_file import build_model, encode, parameter_tensors, read
 
-__all__ = ["Checkpoint", "LoadedCheckpoint", "load_checkpoint", "write_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "EpochCheckpoints",
+    "LoadedCheckpoint",
+    "epoch_checkpoint_path",
+    "epoch_checkpoints",
+    "load_checkpoint",
+    "write_checkpoint",
+]
 
 
 class Checkpoint(Callback):
@@ -132,6 +146,66 @@ class Checkpoint(Callback):
         write_checkpoint(self.path, self.model, state, self._fit_params)
         self._last = (state.epoch, state.batch)
         self.saves += 1
+
+
+class EpochCheckpoints(Callback):
+    """Save a checkpoint at every epoch's end, one file per epoch, in ``folder``.
+
+    ``<folder>/epoch-0003.ckpt`` is the fit after 3 epochs: resuming it (`load_checkpoint`)
+    continues with the same data order, bit-identical to the original run, or with changed
+    settings (a branch).
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Created if missing.
+    keep : int
+        Keep only the last ``keep`` epochs' files (0: keep them all).
+
+    Examples
+    --------
+    >>> EpochCheckpoints("runs/a/checkpoints", keep=3).keep
+    3
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], keep: int = 0) -> None:
+        self.folder = Path(folder)
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise ValueError(f"keep must be a number of epochs ≥ 0 (0: all), got keep={keep!r}.")
+        self.keep = keep
+        self._fit_params: dict[str, int] = {}
+
+    def on_train_begin(self, logs):
+        check_optimizer_type(self.model.optimizer)  # fail now rather than at the first save
+        self._fit_params = {key: int(logs[key]) for key in sorted(FIT_KEYS)}
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs):
+        state = self.model.training_state()  # epoch = epochs completed, batch 0
+        state.history = _with_epoch(state.history, epoch, logs or {})
+        write_checkpoint(
+            epoch_checkpoint_path(self.folder, state.epoch), self.model, state, self._fit_params
+        )
+        if self.keep:
+            for old in sorted(epoch_checkpoints(self.folder))[: -self.keep]:
+                epoch_checkpoint_path(self.folder, old).unlink(missing_ok=True)
+
+
+_EPOCH_FILE = re.compile(r"epoch-(\d{4,})\.ckpt")
+
+
+def epoch_checkpoint_path(folder: str | os.PathLike[str], epoch: int) -> Path:
+    """The file `EpochCheckpoints` writes after ``epoch`` epochs."""
+    return Path(folder) / f"epoch-{epoch:04d}.ckpt"
+
+
+def epoch_checkpoints(folder: str | os.PathLike[str]) -> list[int]:
+    """The epochs (completed epoch counts) that have a file in ``folder``, in order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = (_EPOCH_FILE.fullmatch(path.name) for path in folder.iterdir())
+    return sorted(int(match.group(1)) for match in found if match)
 
 
 def _with_epoch(history: dict[str, Any], epoch: int, logs: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ GET  /api/train/events  server-sent events of the run in progress
 GET  /api/models      the model files in the model directory
 POST /api/models/save ``{"name", "overwrite"?}`` → ``<model_dir>/<name>.glassnet``
 POST /api/models/load ``{"name"}`` → the page uses that file's model
+GET  /api/runs        the run directories in the runs directory, their branches (`routes.runs`)
+GET  /api/runs/{run}/map, /api/runs/{run}/examples/{index}  a run's learning map, one example
 POST /api/backward    ``{"image" | "input", "label"}`` → loss, every neuron's δ, links' ∂L/∂w
 POST /api/backward/explain  ``{..., "parameter", "index"}`` → one gradient's chain rule
 POST /api/steps/...   step-by-step training: start, step, undo (see `routes.steps`)
@@ -55,6 +57,7 @@ from .replies import LabError, respond
 from .routes.backward import backward, explain
 from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
+from .routes.runs import get_example, get_map, list_runs
 from .routes.steps import health_compare, steps_start, steps_status, steps_step, steps_undo
 from .routes.train import train_events, train_start, train_status, train_stop
 from .served import default_model
@@ -101,6 +104,7 @@ def create_app(
     host: str = "127.0.0.1",
     allowed_hosts: Sequence[str] = (),
     data_dir: str | Path | None = None,
+    runs_dir: str | Path = "runs",
 ) -> Starlette:
     """The lab as an ASGI app.
 
@@ -120,6 +124,8 @@ def create_app(
         More host names to answer to (e.g. a name other machines use for this one).
     data_dir : path, optional
         Where to look first for the training data sets (see `glassnet.datasets.load`).
+    runs_dir : path
+        The run directories of ``glassnet train`` the page lists (read only).
     """
     if model is not None and not isinstance(model, Sequential):
         raise TypeError(
@@ -153,6 +159,9 @@ def create_app(
             Route("/api/models", list_models),
             Route("/api/models/save", save_model, methods=["POST"]),
             Route("/api/models/load", load_model, methods=["POST"]),
+            Route("/api/runs", list_runs),
+            Route("/api/runs/{run}/map", get_map),
+            Route("/api/runs/{run}/examples/{index}", get_example),
             Route("/api/backward", backward, methods=["POST"]),
             Route("/api/backward/explain", explain, methods=["POST"]),
             Route("/api/steps", steps_status, methods=["GET"]),
@@ -170,6 +179,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.lab = lab
+    app.state.runs_dir = Path(runs_dir).resolve()
     app.state.load_data = functools.partial(sources.load_training_data, data_dir=data_dir)
     names = {*LOOPBACK_NAMES, *allowed_hosts}
     wildcard = host in WILDCARD_HOSTS
@@ -221,6 +231,7 @@ def serve(
     data_dir: str | Path | None = None,
     open_browser: bool = False,
     log_level: str = "warning",
+    runs_dir: str | Path = "runs",
 ) -> None:
     """Run the lab until Ctrl-C: ``glassnet lab [MODEL] [--host H] [--port P] [--model-dir D]``.
 
@@ -238,6 +249,8 @@ def serve(
         Where to look first for the training data sets (``--data-dir``).
     open_browser : bool
         Open the page in the default browser once the server listens.
+    runs_dir : path
+        The run directories the page lists (``--runs-dir``).
 
     Raises
     ------
@@ -260,6 +273,7 @@ def serve(
         host=host,
         allowed_hosts=allowed_hosts,
         data_dir=data_dir,
+        runs_dir=runs_dir,
     )
     sock = listen(host, port)
     port = sock.getsockname()[1]

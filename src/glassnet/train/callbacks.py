@@ -1,11 +1,13 @@
 """Callbacks: code that `fit` calls at fixed points of training, with a ``logs`` dict.
 
 Hooks: ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)``,
-``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``. A callback sees the model as ``self.model``
-(and its optimizer as ``self.model.optimizer``) and may stop training by setting
-``self.model.stop_training = True``: from ``on_batch_end`` training ends after that batch (the
-partial epoch is not recorded), from ``on_epoch_end`` after that epoch. ``on_batch_end`` is only
-called on callbacks that define it, so an epoch-level callback costs nothing per batch.
+``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``, and ``on_batch_outputs(rows, outputs)``
+(the training batch's row indices and the raw outputs of its own forward pass, before backward).
+A callback sees the model as ``self.model`` (and its optimizer as ``self.model.optimizer``) and
+may stop training by setting ``self.model.stop_training = True``: from ``on_batch_end`` training
+ends after that batch (the partial epoch is not recorded), from ``on_epoch_end`` after that epoch.
+``on_batch_end`` and ``on_batch_outputs`` are only called on callbacks that define them, so an
+epoch-level callback costs nothing per batch.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ class Callback:
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         pass
+
+    def on_batch_outputs(self, rows: np.ndarray | slice, outputs: np.ndarray) -> None:
+        """See a training batch's raw outputs, right after its forward pass.
+
+        ``rows`` are the batch's positions in the training data (an index array when shuffling,
+        else a slice); ``outputs`` is (batch, n_outputs), only valid during the call (not a
+        copy: read it, do not keep or change it).
+        """
 
 
 class History(Callback):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -131,6 +131,8 @@ class FitRun:
     history: History
     communicator: Communicator | None = None
     weights: np.ndarray | None = None  # (n,) per-sample loss weights, None for unweighted
+    # callbacks that look at each batch's outputs (`Callback.on_batch_outputs`; one process)
+    output_callbacks: list[Callback] = field(default_factory=list)
 
     @property
     def n_batches(self) -> int:
@@ -173,6 +175,16 @@ class FitRun:
             return None
         rows = self.rows(batch)
         return self.weights[rows] if isinstance(rows, slice) else self.weights.take(rows)
+
+    def outputs_hook(self, batch: int) -> Callable[[np.ndarray], None]:
+        """What `forward_backward` shows batch ``batch``'s outputs to: the output callbacks."""
+        rows = self.rows(batch)
+
+        def seen(out: np.ndarray) -> None:
+            for callback in self.output_callbacks:
+                callback.on_batch_outputs(rows, out)
+
+        return seen
 
     def snapshot(self) -> TrainingState:
         """The state of this run, with the generator's state and the history, for checkpoints."""
@@ -269,10 +281,14 @@ def fit(
     batch_callbacks = [
         c for c in all_callbacks if type(c).on_batch_end is not Callback.on_batch_end
     ]
+    output_callbacks = [
+        c for c in all_callbacks if type(c).on_batch_outputs is not Callback.on_batch_outputs
+    ]
     model.stop_training = False
     run = model.current_fit = FitRun(
         X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator, weights
     )
+    run.output_callbacks = output_callbacks
     params = {
         "epochs": epochs,
         "batches": run.n_batches,
@@ -328,7 +344,8 @@ def train_epoch(
         xb, yb = run.batch(batch)  # with a communicator: this rank's share only
         if comm is None:
             weights = run.batch_weights(batch)
-            batch_loss, n_correct = forward_backward(model, run.loss, xb, yb, weights)
+            seen = run.outputs_hook(batch) if run.output_callbacks else None
+            batch_loss, n_correct = forward_backward(model, run.loss, xb, yb, weights, seen)
             n_seen = len(xb)
         else:  # one Allreduce: the global batch's mean gradient and its sums on every rank
             batch_loss, n_correct, n_seen = comm.forward_backward(
@@ -353,14 +370,22 @@ def train_epoch(
 
 
 def forward_backward(
-    model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray, weights: np.ndarray | None = None
+    model: Any,
+    loss: Loss,
+    xb: np.ndarray,
+    yb: np.ndarray,
+    weights: np.ndarray | None = None,
+    seen: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[float, int]:
     """forward → loss → backward on one batch: fills the gradients, returns (mean loss, correct).
 
     The correct count is 0 for regression (``output="identity"``). With ``weights`` (batch,),
-    the loss is the weighted one (`Loss.weighted_value_and_gradient`).
+    the loss is the weighted one (`Loss.weighted_value_and_gradient`). ``seen(out)``, if given,
+    is shown the raw outputs before the loss reuses them (e.g. a learning map).
     """
     out = model.forward(xb, training=True)
+    if seen is not None:
+        seen(out)
     # the labels were validated once, in fit, so the loss need not check each batch
     if weights is None:
         batch_loss, grad = loss.value_and_gradient_of_valid(out, yb)
