@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .errors import DataError, ShapeError
 from .nn.activations import exp_shifted
 
@@ -24,6 +25,7 @@ class Loss:
 
     name = "loss"
     output = "identity"
+    kernel = "numpy"  # "numba" (set by `fit`): a compiled path, for the losses that have one
 
     def value(self, pred: np.ndarray, target: np.ndarray) -> float:
         return self.value_and_gradient(pred, target)[0]
@@ -142,6 +144,15 @@ class SoftmaxCrossEntropy(Loss):
         return self.value_and_gradient_of_valid(pred, target)
 
     def value_and_gradient_of_valid(self, pred, target):
+        if (
+            self.kernel == "numba"
+            and target.ndim == 1
+            and pred.dtype in (np.float32, np.float64)
+            and pred.flags.c_contiguous
+        ):
+            # the same formulas in one compiled pass per row (`glassnet.kernels.elementwise`)
+            loss, grad = kernels.compiled_elementwise().softmax_cross_entropy(pred, target)
+            return float(loss), grad
         batch, n_classes = pred.shape
         shifted, p, sums = exp_shifted(pred)  # z − c, e^(z − c) (batch, classes), Σ (batch,)
         p /= sums[:, None]

@@ -372,6 +372,7 @@ class Sequential:
         seed: int | None = None,
         verbose: int = 0,
         resume: TrainingState | None = None,
+        kernel: str = "auto",
     ) -> History:
         """Train by mini-batch gradient descent.
 
@@ -405,6 +406,11 @@ class Sequential:
         resume : TrainingState, optional
             Continue an interrupted fit from a checkpoint's state (see `training_state`); load the
             checkpoint's weights and optimizer state first. Give the same data and settings.
+        kernel : {"auto", "numpy", "numba"}
+            How the hot elementwise work runs (the loss gradient, activations, and the update of
+            an optimizer fit builds by name): NumPy, or compiled numba kernels (the ``fast``
+            extra). "auto": numba when installed. Same seed → bit-identical weights on each path;
+            the two paths agree to float rounding.
 
         Returns
         -------
@@ -438,6 +444,7 @@ class Sequential:
             seed=seed,
             verbose=verbose,
             resume=resume,
+            kernel=kernel,
         )
 
     def training_state(self) -> TrainingState:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..errors import DataError, TrainingDivergedError, check_positive_int, check_real
 from ..losses import Loss
 from .callbacks import Callback, History, PrintProgress
@@ -133,8 +134,10 @@ def fit(
     seed: int | None = None,
     verbose: int = 0,
     resume: TrainingState | None = None,
+    kernel: str = "auto",
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
+    path = kernels.resolve(kernel)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     X = model.check_inputs(X)
@@ -157,6 +160,14 @@ def fit(
     loss_fn = model.resolve_loss(loss)
     model.optimizer = chosen = model.resolve_optimizer(optimizer, learning_rate)
     model.loss = loss_fn
+    # The kernel path: for the loss, the layers with a compiled path, and an optimizer that fit
+    # builds (one given to fit keeps its own kernel= choice).
+    loss_fn.kernel = path
+    for layer in model.layers:
+        if hasattr(layer, "kernel"):
+            layer.kernel = path
+    if not isinstance(optimizer, Optimizer):
+        chosen.kernel = path
     rng = np.random.default_rng(seed) if seed is not None else model.rng
     for layer in model.layers:
         if layer.uses_rng:
