@@ -25,7 +25,8 @@ class Loss:
 
     name = "loss"
     output = "identity"
-    kernel = "numpy"  # "numba" (set by `fit`): a compiled path, for the losses that have one
+    # "auto" (numba when installed), "numpy" or "numba": a compiled path, where a loss has one
+    kernel = "auto"
 
     def value(self, pred: np.ndarray, target: np.ndarray) -> float:
         return self.value_and_gradient(pred, target)[0]
@@ -145,7 +146,8 @@ class SoftmaxCrossEntropy(Loss):
 
     def value_and_gradient_of_valid(self, pred, target):
         if (
-            self.kernel == "numba"
+            self.kernel != "numpy"
+            and kernels.resolve(self.kernel) == "numba"
             and target.ndim == 1
             and pred.dtype in (np.float32, np.float64)
             and pred.flags.c_contiguous

@@ -14,6 +14,7 @@ cached on disk (``cache=True``), so only the very first run pays the compilation
 
 from __future__ import annotations
 
+import functools
 from importlib.util import find_spec
 from types import ModuleType
 
@@ -24,8 +25,9 @@ class KernelUnavailableError(ValueError):
     """``kernel="numba"`` was asked for, but numba is not installed."""
 
 
+@functools.cache
 def numba_installed() -> bool:
-    """True when numba can be imported (checked without importing it)."""
+    """True when numba can be imported (checked once, without importing it)."""
     return find_spec("numba") is not None
 
 
@@ -49,6 +51,7 @@ def resolve(kernel: str) -> str:
     return "numpy"
 
 
+@functools.cache
 def compiled_updates() -> ModuleType:
     """The compiled optimizer updates (`glassnet.kernels.updates`), imported on first use."""
     # NOTE: a lazy import of the heavy optional package numba (≈ 0.3 s), for import time.
@@ -57,6 +60,7 @@ def compiled_updates() -> ModuleType:
     return module
 
 
+@functools.cache
 def compiled_elementwise() -> ModuleType:
     """The compiled fused layer work (`glassnet.kernels.elementwise`), imported on first use."""
     # NOTE: a lazy import of the heavy optional package numba (≈ 0.3 s), for import time.

@@ -4,9 +4,9 @@ Each derivative is computed from the cached *output* where the function allows i
 (sigmoid′ = a(1 − a), tanh′ = 1 − a², ReLU′ = [a > 0]): the output is what forward produced
 anyway, so backward needs no extra memory and no second evaluation of f.
 
-An activation's ``kernel`` ("numpy", the default, or "numba", which `fit` sets from its own
-``kernel=`` argument) selects a compiled path for the hot elementwise work: sigmoid's forward,
-and each derivative times the incoming gradient, in one pass each (`glassnet.kernels.elementwise`).
+An activation's ``kernel`` ("auto", the default: numba when installed; "numpy"; "numba"; `fit`
+sets it from its own ``kernel=`` argument) selects a compiled path for the hot elementwise work: sigmoid's forward
+in training, and each derivative times the incoming gradient, in one pass each (`glassnet.kernels.elementwise`).
 The NumPy code below is the reference those kernels are tested against.
 """
 
@@ -31,7 +31,7 @@ _HALF = {np.dtype(t): np.array(0.5, t) for t in (np.float16, np.float32, np.floa
 class Activation(Layer):
     """Base class: an elementwise (or row-wise) function with no parameters."""
 
-    kernel = "numpy"  # "numba": the compiled paths of the subclasses that have one
+    kernel = "auto"  # or "numpy", "numba": see the module docstring
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
@@ -40,7 +40,8 @@ class Activation(Layer):
     def compiled(self, x: np.ndarray, grad: np.ndarray | None = None) -> bool:
         """Take the compiled path? When chosen, for contiguous float32/64 arrays of one dtype."""
         return (
-            self.kernel == "numba"
+            self.kernel != "numpy"
+            and kernels.resolve(self.kernel) == "numba"
             and x.dtype in (np.float32, np.float64)
             and x.flags.c_contiguous
             and (grad is None or (grad.dtype == x.dtype and grad.flags.c_contiguous))
@@ -95,7 +96,8 @@ class Sigmoid(Activation):
         return a
 
     def forward(self, z, training=False):
-        if self.compiled(z):
+        # compiled in training only: prediction computes what `function` (and so trace) shows
+        if training and self.compiled(z):
             self._a = kernels.compiled_elementwise().sigmoid(z.reshape(-1)).reshape(z.shape)
             return self._a
         return super().forward(z, training)

@@ -134,10 +134,10 @@ def fit(
     seed: int | None = None,
     verbose: int = 0,
     resume: TrainingState | None = None,
-    kernel: str = "auto",
+    kernel: str | None = None,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
-    path = kernels.resolve(kernel)
+    path = None if kernel is None else kernels.resolve(kernel)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     X = model.check_inputs(X)
@@ -160,14 +160,15 @@ def fit(
     loss_fn = model.resolve_loss(loss)
     model.optimizer = chosen = model.resolve_optimizer(optimizer, learning_rate)
     model.loss = loss_fn
-    # The kernel path: for the loss, the layers with a compiled path, and an optimizer that fit
-    # builds (one given to fit keeps its own kernel= choice).
-    loss_fn.kernel = path
-    for layer in model.layers:
-        if hasattr(layer, "kernel"):
-            layer.kernel = path
-    if not isinstance(optimizer, Optimizer):
-        chosen.kernel = path
+    if path is not None:
+        # One path for the loss, the layers that have a compiled path, and an optimizer that
+        # fit builds (an optimizer given to fit keeps its own kernel= choice).
+        loss_fn.kernel = path
+        for layer in model.layers:
+            if hasattr(layer, "kernel"):
+                layer.kernel = path
+        if not isinstance(optimizer, Optimizer):
+            chosen.kernel = path
     rng = np.random.default_rng(seed) if seed is not None else model.rng
     for layer in model.layers:
         if layer.uses_rng:
@@ -240,26 +241,32 @@ def train_epoch(
     last_finite = model.get_weights()
     classify = model.output != "identity"
     width = label_width(model.output, y)
+    # NOTE: the names the loop calls, looked up once: on a small network (the seed's ~100 µs
+    # step) each attribute lookup and call is a measurable share of the step.
+    forward, backward, step = model.forward, model.backward, run.optimizer.step
+    loss_and_gradient = run.loss.value_and_gradient_of_valid
+    output, order = model.output, state.order
     for batch in range(state.batch, run.n_batches):
         start = batch * size
-        if state.order is None:
+        if order is None:
             xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
         else:
-            rows = state.order[start : start + size]
+            rows = order[start : start + size]
             # take() gathers the rows ~15% faster than X[rows] (same result)
             xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
-        out = model.forward(xb, training=True)
+        out = forward(xb, training=True)
         # the labels were validated once, in fit, so the loss need not check each batch
-        batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
+        batch_loss, grad = loss_and_gradient(out, yb)
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
-        model.backward(grad)
-        run.optimizer.step()
+        backward(grad)
+        step()
+        n = len(xb)
         state.batch = batch + 1
-        state.total_loss += batch_loss * len(xb)
-        state.seen += len(xb)
+        state.total_loss += batch_loss * n
+        state.seen += n
         if classify:
-            state.correct += count_correct(model.output, out, yb)
+            state.correct += count_correct(output, out, yb)
         if batch_callbacks:
             logs = state.logs(classify, width)
             for callback in batch_callbacks:
