@@ -5,9 +5,10 @@ Each derivative is computed from the cached *output* where the function allows i
 anyway, so backward needs no extra memory and no second evaluation of f.
 
 An activation's ``kernel`` ("auto", the default: numba when installed; "numpy"; "numba"; `fit`
-sets it from its own ``kernel=`` argument) selects a compiled path for the hot elementwise work: sigmoid's forward
-in training, and each derivative times the incoming gradient, in one pass each (`glassnet.kernels.elementwise`).
-The NumPy code below is the reference those kernels are tested against.
+sets it from its own ``kernel=`` argument) selects a compiled path for the hot elementwise
+work: sigmoid's forward in training, and each derivative times the incoming gradient, in one
+pass each (`glassnet.kernels.elementwise`). The NumPy code below is the reference those kernels
+are tested against.
 """
 
 from __future__ import annotations
