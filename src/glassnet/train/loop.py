@@ -96,6 +96,19 @@ class FitRun:
     def n_batches(self) -> int:
         return -(-len(self.X) // self.batch_size)
 
+    def start_epoch(self) -> None:
+        """Draw the epoch's sample order from the run's generator (None when not shuffling)."""
+        self.state.order = self.rng.permutation(len(self.X)) if self.shuffle else None
+
+    def batch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``."""
+        start, size = batch * self.batch_size, self.batch_size
+        if self.state.order is None:
+            return self.X[start : start + size], self.y[start : start + size]  # views, no copy
+        rows = self.state.order[start : start + size]
+        # take() gathers the rows ~15% faster than X[rows] (same result)
+        return self.X.take(rows, axis=0), self.y.take(rows, axis=0)
+
     def snapshot(self) -> TrainingState:
         """The state of this run, with the generator's state and the history, for checkpoints."""
         snapshot = self.state.copy()
@@ -235,25 +248,19 @@ def train_epoch(
     Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
     stopped training after a batch.
     """
-    state, X, y, size = run.state, run.X, run.y, run.batch_size
+    state = run.state
     if state.batch == 0:
-        state.order = run.rng.permutation(len(X)) if run.shuffle else None
+        run.start_epoch()
     last_finite = model.get_weights()
     classify = model.output != "identity"
-    width = label_width(model.output, y)
+    width = label_width(model.output, run.y)
     # NOTE: the names the loop calls, looked up once: on a small network (the seed's ~100 µs
     # step) each attribute lookup and call is a measurable share of the step.
     forward, backward, step = model.forward, model.backward, run.optimizer.step
-    loss_and_gradient = run.loss.value_and_gradient_of_valid
-    output, order = model.output, state.order
+    loss_and_gradient, next_batch = run.loss.value_and_gradient_of_valid, run.batch
+    output = model.output
     for batch in range(state.batch, run.n_batches):
-        start = batch * size
-        if order is None:
-            xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
-        else:
-            rows = order[start : start + size]
-            # take() gathers the rows ~15% faster than X[rows] (same result)
-            xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
+        xb, yb = next_batch(batch)
         out = forward(xb, training=True)
         # the labels were validated once, in fit, so the loss need not check each batch
         batch_loss, grad = loss_and_gradient(out, yb)
