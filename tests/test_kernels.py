@@ -274,3 +274,17 @@ def test_import_glassnet_does_not_import_numba():
     code = "import sys, glassnet; print('numba' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@needs_numba
+def test_fused_loss_overflows_to_inf_as_numpy_does():
+    # The rows' losses add in float32 on both paths, so a run whose loss passes float32's
+    # largest number is seen to diverge on both (fit and Stepper check for a non-finite loss).
+    z = np.zeros((32, 10), dtype=np.float32)
+    z[:, 0] = 3e37  # every row's true class (9) lies 3e37 below its max: 32 × 3e37 > 3.4e38
+    target = np.full(32, 9)
+    for kernel in ("numpy", "numba"):
+        loss_fn = gn.SoftmaxCrossEntropy()
+        loss_fn.kernel = kernel
+        with np.errstate(over="ignore"):
+            assert loss_fn.value_and_gradient(z, target)[0] == np.inf, kernel

@@ -145,6 +145,7 @@ class SoftmaxCrossEntropy(Loss):
         return self.value_and_gradient_of_valid(pred, target)
 
     def value_and_gradient_of_valid(self, pred, target):
+        batch, n_classes = pred.shape
         if (
             self.kernel != "numpy"
             and kernels.resolve(self.kernel) == "numba"
@@ -153,9 +154,8 @@ class SoftmaxCrossEntropy(Loss):
             and pred.flags.c_contiguous
         ):
             # the same formulas in one compiled pass per row (`glassnet.kernels.elementwise`)
-            loss, grad = kernels.compiled_elementwise().softmax_cross_entropy(pred, target)
-            return float(loss), grad
-        batch, n_classes = pred.shape
+            total, grad = kernels.compiled_elementwise().softmax_cross_entropy(pred, target)
+            return float(total) / batch, grad
         shifted, p, sums = exp_shifted(pred)  # z − c, e^(z − c) (batch, classes), Σ (batch,)
         p /= sums[:, None]
         log_sums = np.log(sums)  # log Σ_j e^(z_j − c), so log p = z − c − log_sums

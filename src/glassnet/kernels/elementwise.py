@@ -77,12 +77,14 @@ def softmax_cross_entropy(z, target):
     """Softmax cross-entropy of logits z (batch, classes) and class ids (batch,).
 
     Per row: c = max z; log p_j = z_j − c − log Σ_k e^(z_k − c); the loss adds −log p[true];
-    the gradient is dL/dz = (p − onehot)/batch. Returns (mean loss as float64, gradient).
+    the gradient is dL/dz = (p − onehot)/batch. Returns (the sum of the rows' losses, in z's
+    dtype as NumPy's reference adds them — so a float32 loss past 3.4e38 is inf on both paths,
+    which is how `fit` sees a run diverge — and the gradient).
     """
     batch, n_classes = z.shape
     grad = np.empty_like(z)
     inv_batch = z.dtype.type(1.0 / batch)
-    total = 0.0
+    total = z.dtype.type(0.0)
     for r in range(batch):
         c = z[r, 0]
         for j in range(1, n_classes):
@@ -97,9 +99,9 @@ def softmax_cross_entropy(z, target):
         for j in range(n_classes):
             grad[r, j] *= scale  # p_j / batch
         true = target[r]
-        total -= np.float64(z[r, true] - c - log_s)
+        total -= z[r, true] - c - log_s
         grad[r, true] -= inv_batch
-    return total / batch, grad
+    return total, grad
 
 
 @jit
