@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-DEB_PACKAGES := dataset-fashion-mnist chromium chromium-driver
+DEB_PACKAGES := dataset-fashion-mnist chromium chromium-driver openmpi-bin libopenmpi-dev
 EXTRAS := all,test
 
 .PHONY: demo test bench lint system-packages venv clean

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import glassnet as gn
+from glassnet.distributed import MPICommunicator, launched_world_size
 
 from .application import STATE, UserError, guarded
 from .building import build_model, make_optimizer, make_schedule
@@ -80,9 +81,46 @@ def train(
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
 ) -> None:
-    """Train a network and write a run directory: model, config, history, metrics and plots."""
+    """Train a network and write a run directory: model, config, history, metrics and plots.
+
+    Under ``mpiexec -n N`` (N > 1) the ranks train one model data-parallel: each computes the
+    gradient of its share of every global batch of --batch-size samples; rank 0 alone prints
+    and writes the run directory.
+    """
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
     options = {**TRAIN_DEFAULTS, **read_config(config), **given}
+    communicator = MPICommunicator() if launched_world_size() > 1 else None
+    if communicator is not None and communicator.rank != 0:
+        STATE.quiet, STATE.json = True, False  # rank 0 alone prints
+        try:
+            run_training(options, communicator)
+        except Exception:
+            # Every rank stops together (see glassnet.distributed.mpi); rank 0 says why.
+            raise typer.Exit(1) from None
+        return
+    summary, scores, class_names = run_training(options, communicator)
+    if STATE.json:
+        STATE.emit(summary)
+        return
+    show_scores(scores, class_names, title=f"Test set: {summary['test_samples']:,} samples")
+    key = "accuracy" if "accuracy" in scores else "r2"
+    ranks = f", {communicator.size} MPI ranks" if communicator is not None else ""
+    STATE.console.print(
+        f"test {key}: {scores[key]:.4f}  ({summary['data']}, {summary['architecture']}, "
+        f"{summary['epochs']} epochs in {summary['seconds']:.1f} s{ranks})  →  {summary['run']}"
+    )
+
+
+def run_training(
+    options: dict[str, Any], communicator: MPICommunicator | None = None
+) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
+    """Load the data, build, train and (on rank 0) evaluate and write the run directory.
+
+    Returns the summary record (what ``--json`` prints last), the test scores and the class
+    names. ``glassnet sweep`` calls this once per combination, in a worker process.
+    """
+    options = dict(options)
+    rank = 0 if communicator is None else communicator.rank
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
@@ -122,8 +160,11 @@ def train(
         validation_split=options["validation_split"],
         callbacks=callbacks,
         seed=options["seed"],
+        communicator=communicator,
     )
     seconds = time.perf_counter() - started
+    if rank != 0:
+        return {}, {}, None
     scores = evaluate_model(model, dataset.X_test, dataset.y_test)
     run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
     run.mkdir(parents=True, exist_ok=True)
@@ -138,16 +179,12 @@ def train(
         "seconds": round(seconds, 2),
         "test": {k: v for k, v in scores.items() if isinstance(v, float)},
         "run": str(run),
+        "test_samples": len(dataset.X_test),
+        "validation": {k: v[-1] for k, v in history.to_dict().items() if k.startswith("val_")},
     }
-    if STATE.json:
-        STATE.emit(summary)
-        return
-    show_scores(scores, dataset.class_names, title=f"Test set: {len(dataset.X_test):,} samples")
-    key = "accuracy" if "accuracy" in scores else "r2"
-    STATE.console.print(
-        f"test {key}: {scores[key]:.4f}  ({dataset.name}, {_arch(model)}, {len(history.epoch)} "
-        f"epochs in {seconds:.1f} s)  →  {run}"
-    )
+    if communicator is not None:
+        summary["ranks"] = communicator.size
+    return summary, scores, dataset.class_names
 
 
 def _arch(model: gn.Sequential) -> str:

@@ -60,7 +60,8 @@ def check_architecture(
     check_keys(config, SEQUENTIAL_KEYS, {"output", "dtype", "layers"}, "config")
     if config["output"] not in OUTPUTS:
         raise Invalid(f"output is {short(config['output'])}; expected one of {list(OUTPUTS)}")
-    if config["dtype"] not in FLOAT_CODES:
+    # NOTE: isinstance first: a list or an object is not hashable, so `in` a dict would raise.
+    if not isinstance(config["dtype"], str) or config["dtype"] not in FLOAT_CODES:
         raise Invalid(f"dtype is {short(config['dtype'])}; expected one of {list(FLOAT_CODES)}")
     dtype_code = FLOAT_CODES[config["dtype"]]
     seed = config.get("seed")

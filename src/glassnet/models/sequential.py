@@ -23,7 +23,7 @@ from ..nn.layer import Layer
 from ..parameter import Buffer, Parameter, pack_parameters
 from ..train import loop, optimizers
 from ..train.callbacks import Callback, History
-from ..train.loop import FitRun, TrainingState
+from ..train.loop import Communicator, FitRun, TrainingState
 from ..train.optimizers import Optimizer
 from .checks import check_inputs, check_targets
 
@@ -412,6 +412,7 @@ class Sequential:
         seed: int | None = None,
         verbose: int = 0,
         resume: TrainingState | None = None,
+        communicator: Communicator | None = None,
         kernel: str | None = None,
     ) -> History:
         """Train by mini-batch gradient descent.
@@ -446,6 +447,11 @@ class Sequential:
         resume : TrainingState, optional
             Continue an interrupted fit from a checkpoint's state (see `training_state`); load the
             checkpoint's weights and optimizer state first. Give the same data and settings.
+        communicator : Communicator, optional
+            Data-parallel training: e.g. `glassnet.distributed.MPICommunicator` under
+            ``mpiexec -n N``. Every rank gives the same X, y and settings; each computes the
+            gradient of its share of every global batch of ``batch_size`` samples, and one
+            Allreduce averages them, so the weights stay identical on all ranks.
         kernel : {"auto", "numpy", "numba"}, optional
             How the hot elementwise work runs (the loss gradient, activations, and the update of
             an optimizer fit builds by name): NumPy, or compiled numba kernels (the ``fast``
@@ -485,6 +491,7 @@ class Sequential:
             seed=seed,
             verbose=verbose,
             resume=resume,
+            communicator=communicator,
             kernel=kernel,
         )
 
