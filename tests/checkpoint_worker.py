@@ -1,6 +1,7 @@
 """Train a small MNIST network with checkpoints, for test_checkpoint.py's SIGKILL tests.
 
     python checkpoint_worker.py MNIST_DIR CHECKPOINT RESULT (full | train | resume) [--pause]
+        [--cnn]
 
 - ``full``: train without checkpoints (the uninterrupted reference);
 - ``train``: train with a `Checkpoint` every 7 batches. After each save the worker prints
@@ -11,6 +12,8 @@
 
 Every mode ends by writing the final weights (raw float32 bytes) and the history (JSON) to
 RESULT. The parent sets the BLAS thread count to 1, so every process computes the same bits.
+With ``--cnn`` the network is convolutional (augmentation, Conv2D, BatchNorm with its running
+statistics as buffers, pooling) and the images (n, 1, 28, 28) (issue 11).
 """
 
 from __future__ import annotations
@@ -42,6 +45,19 @@ def mnist(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(SAMPLES, -1).astype(np.float32) / 255.0, labels.astype(np.int64)
 
 
+def small_cnn() -> gn.Sequential:
+    layers = [
+        gn.Augment(max_shift=2, max_rotation=10.0),
+        gn.Conv2D(1, 4, 3, use_bias=False, rng=0),
+        gn.BatchNorm(4),
+        gn.ReLU(),
+        gn.MaxPool2D(2),
+        gn.Flatten(),
+        gn.Dense(4 * 13 * 13, 10, rng=1),
+    ]
+    return gn.Sequential(layers, input_shape=(1, 28, 28), output="softmax", seed=0)
+
+
 def wait_for_parent(message: str) -> None:
     print(message, flush=True)
     sys.stdin.readline()
@@ -69,13 +85,18 @@ def pause_before_renames() -> None:
 def main() -> None:
     folder, checkpoint, result, mode = sys.argv[1:5]
     X, y = mnist(Path(folder))
+    cnn = "--cnn" in sys.argv
+    if cnn:
+        X = X.reshape(-1, 1, 28, 28)
     fit_options = {"epochs": EPOCHS, "batch_size": BATCH_SIZE, "seed": SEED, "shuffle": True}
     if mode == "resume" and os.path.exists(checkpoint):
         saved = gn.load_checkpoint(checkpoint)
         model = saved.model
         history = saved.resume(X, y, callbacks=[gn.Checkpoint(checkpoint, every=EVERY)], seed=SEED)
     else:
-        model = gn.MLP([784, 32, 10], activation="relu", dropout=0.2, seed=0)
+        model = (
+            small_cnn() if cnn else gn.MLP([784, 32, 10], activation="relu", dropout=0.2, seed=0)
+        )
         callbacks: list[gn.Callback] = []
         if mode == "train":
             if "--pause" in sys.argv:

@@ -501,3 +501,41 @@ def test_sigkilled_run_resumed_from_its_checkpoint_is_bit_identical(tmp_path, un
     assert resumed["weights"] == uninterrupted["weights"]  # bit for bit
     assert resumed["history"] == uninterrupted["history"]
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_cnn(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("uninterrupted_cnn")
+    assert _run_worker(folder, "full", "--cnn").wait(120) == 0
+    return _result(folder, "full")
+
+
+@needs_mnist_and_posix
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["mid-epoch-while-training", "in-the-middle-of-a-save"])
+def test_a_sigkilled_cnn_with_batchnorm_resumes_bit_identically(tmp_path, uninterrupted_cnn, point):
+    """Issue 11: conv weights, BatchNorm's running statistics (buffers) and the augmentation's
+    random stream all come back from the checkpoint exactly."""
+    target, delay = KILL_POINTS[point]
+    flags = ("--cnn", "--pause") if target.startswith("replacing") else ("--cnn",)
+    worker = _run_worker(tmp_path, "train", *flags, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        for line in worker.stdout:
+            if line.strip() != target:
+                worker.stdin.write("\n")
+                worker.stdin.flush()
+                continue
+            if delay is not None:
+                worker.stdin.write("\n")
+                worker.stdin.flush()
+                time.sleep(delay)
+            worker.send_signal(signal.SIGKILL)
+            break
+    finally:
+        worker.wait(60)
+    assert worker.returncode == -signal.SIGKILL, f"the worker was not killed at {target!r}"
+    assert _run_worker(tmp_path, "resume", "--cnn").wait(120) == 0
+    resumed = _result(tmp_path, "resume")
+    assert resumed["weights"] == uninterrupted_cnn["weights"]  # bit for bit, buffers included
+    assert resumed["history"] == uninterrupted_cnn["history"]

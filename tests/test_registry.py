@@ -25,6 +25,17 @@ EXAMPLES = {
     "LeakyReLU": (lambda dtype: gn.LeakyReLU(alpha=0.1), (6,), False),
     "Softmax": (lambda dtype: gn.Softmax(), (4,), False),
     "Identity": (lambda dtype: gn.Identity(), (2, 2), False),
+    "Conv2D": (
+        lambda dtype: gn.Conv2D(2, 3, 3, stride=2, padding=1, dtype=dtype, rng=0),
+        (2, 7, 6),
+        False,
+    ),
+    "MaxPool2D": (lambda dtype: gn.MaxPool2D(2), (2, 5, 4), False),
+    "AvgPool2D": (lambda dtype: gn.AvgPool2D(3, stride=2), (2, 7, 5), False),
+    "GlobalAvgPool2D": (lambda dtype: gn.GlobalAvgPool2D(), (3, 3, 2), False),
+    "Flatten": (lambda dtype: gn.Flatten(), (2, 3, 2), False),
+    "BatchNorm": (lambda dtype: gn.BatchNorm(3, dtype=dtype), (3, 4, 2), True),
+    "Augment": (lambda dtype: gn.Augment(max_shift=1, horizontal_flip=True), (1, 5, 5), False),
 }
 BATCH = 4
 # glassnet's own layer types (tests and the README register layers of their own)
@@ -94,7 +105,9 @@ def test_config_round_trip_rebuilds_the_same_layer(type_name):
 def test_model_file_round_trip_is_bit_identical(type_name, tmp_path):
     make, shape, _ = EXAMPLES[type_name]
     layers = [make(np.float32)]
-    if not layers[0].parameters():  # a model needs something to learn; it comes first
+    if not layers[0].parameters() and layers[0].input_rank == 3:  # images: a 1×1 conv first
+        layers = [gn.Conv2D(shape[0], shape[0], 1, rng=1), layers[0]]
+    elif not layers[0].parameters():  # a model needs something to learn; it comes first
         n = int(np.prod(shape))
         layers = [gn.Dense(n, n, rng=1), layers[0]]
         shape = (n,)

@@ -1,13 +1,10 @@
 """glassnet.sklearn (issue 7): scikit-learn's estimator checks, Pipeline and GridSearchCV,
 partial_fit, pickling, and accuracy parity with scikit-learn's own MLPClassifier on real MNIST.
 
-Skipped and expected-to-fail estimator checks, each with its reason (also in the README):
+No estimator check is expected to fail. The networks follow X's dtype as scikit-learn's MLP does
+(float32 in → float32, anything else → float64), so ``check_methods_subset_invariance`` passes with
+the defaults. Two checks skip themselves:
 
-- ``check_methods_subset_invariance`` is expected to fail for the default float32 networks (it
-  passes with ``dtype="float64"``, which the suite also runs in full). It demands that predicting a
-  subset gives the full-batch results to rtol = atol = 1e-7, below float32's resolution (eps =
-  1.2e-7): BLAS sums a matrix product in a different order for a different number of rows, so
-  outputs differ in the last bit or two (up to ~5e-7 relative, measured).
 - ``check_array_api_input`` skips itself unless the environment variable ``SCIPY_ARRAY_API=1`` is
   set; the estimators compute with NumPy only and do not claim Array API support.
 - ``check_decision_proba_consistency`` skips itself: the classifier has no ``decision_function``.
@@ -47,18 +44,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 MNIST_DIR = Path(os.environ.get("GLASSNET_SHARED", REPO_ROOT.parent / "shared")) / "data" / "mnist"
 
-FLOAT32_SUBSET_INVARIANCE = (
-    "float32 networks: predicting a subset of rows reproduces the full-batch outputs only to a "
-    "few float32 ulps (BLAS sums in a different order for a different number of rows), and the "
-    "check asks for rtol=atol=1e-7, below float32's eps of 1.2e-7. Passes with dtype='float64'."
-)
-
-
-def expected_failed_checks(estimator) -> dict[str, str]:
-    if np.dtype(estimator.dtype) == np.float32:
-        return {"check_methods_subset_invariance": FLOAT32_SUBSET_INVARIANCE}
-    return {}
-
 
 @pytest.fixture(scope="module", autouse=True)
 def one_blas_thread():
@@ -79,15 +64,7 @@ def digits():
 # ---------------------------------------------------------------------- scikit-learn's own suite
 
 
-@parametrize_with_checks(
-    [
-        MLPClassifier(),
-        MLPRegressor(),
-        MLPClassifier(dtype="float64"),
-        MLPRegressor(dtype="float64"),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
+@parametrize_with_checks([MLPClassifier(), MLPRegressor()])
 def test_passes_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -193,7 +170,7 @@ def test_one_class_is_refused_with_a_clear_error():
         ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes must hold whole numbers"),
         ({"batch_size": 0}, "batch_size must be 'auto' or a whole number"),
         ({"max_iter": 2.5}, "max_iter must be a whole number"),
-        ({"dtype": "int32"}, "dtype must be float32 or float64"),
+        ({"dtype": "int32"}, r"dtype must be None \(follow X\), float32 or float64"),
         ({"optimizer": "lbfgs"}, "Unknown optimizer 'lbfgs'"),
         ({"early_stopping": True, "validation_fraction": 1.5}, "validation_fraction must be"),
     ],
@@ -308,7 +285,8 @@ def test_regressor_predicts_in_the_shape_and_precision_of_its_inputs():
     assert three.score(X, y) > 0.9
     assert one.predict(X).dtype == np.float64
     assert one.predict(X.astype(np.float32)).dtype == np.float32
-    assert one.model_.dtype == np.float32  # the network itself stays float32
+    assert one.model_.dtype == np.float64  # the network follows X, as scikit-learn's MLP does
+    assert MLPRegressor(**params).fit(X.astype(np.float32), y).model_.dtype == np.float32
 
 
 def test_dataframe_column_names_are_remembered_and_checked():

@@ -12,13 +12,20 @@ from typing import Any
 from . import initializers, losses, metrics, testing
 from .errors import DataError, ShapeError, TrainingDivergedError
 from .losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
-from .models import MLP, Sequential, from_config
+from .models import CNN, MLP, Sequential, from_config
 from .nn import (
+    Augment,
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
     Dense,
     Dropout,
+    Flatten,
+    GlobalAvgPool2D,
     Identity,
     Layer,
     LeakyReLU,
+    MaxPool2D,
     ReLU,
     Sigmoid,
     Softmax,
@@ -58,6 +65,7 @@ _FROM_IO = {
     "ModelFileError": (".io", "ModelFileError"),
     "Checkpoint": (".io", "Checkpoint"),
     "load_checkpoint": (".io", "load_checkpoint"),
+    "onnx": (".onnx", None),
 }
 
 
@@ -72,7 +80,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CNN",
     "MLP",
+    "Augment",
+    "AvgPool2D",
+    "BatchNorm",
+    "Conv2D",
+    "Flatten",
+    "GlobalAvgPool2D",
+    "MaxPool2D",
     "Buffer",
     "SGD",
     "Adam",

@@ -46,6 +46,35 @@ class Loss:
         """
         return self.value_and_gradient(pred, target)
 
+    def sample_losses(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """ℓ_i, the loss of each sample, shape (batch,): their mean is `value`."""
+        raise NotImplementedError
+
+    def weighted_value_and_gradient(
+        self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The weighted loss and its gradient, for validated targets and weights ≥ 0.
+
+        L = Σ_i w_i·ℓ_i / Σ_i w_i   (scikit-learn's convention: a weight of 2 counts a sample
+        twice; all-equal weights give the unweighted loss)
+        dL/dpred_i = (batch·w_i / Σ w) · dL₀/dpred_i, with L₀ the unweighted mean
+
+        Row i of the unweighted gradient is dℓ_i/dpred_i / batch, so rescaling the rows is
+        exact. The unweighted path (`value_and_gradient_of_valid`) does none of this work.
+
+        Shapes
+        ------
+        pred : (batch, outputs); target : as for the loss; weights : (batch,).
+        """
+        _, grad = self.value_and_gradient_of_valid(pred, target)
+        total = float(np.add.reduce(weights, dtype=np.float64))
+        if total <= 0.0:  # a batch of weight 0 teaches nothing
+            grad[...] = 0
+            return 0.0, grad
+        grad *= (weights * (len(weights) / total)).astype(grad.dtype, copy=False)[:, None]
+        value = float(np.dot(self.sample_losses(pred, target), weights)) / total
+        return value, grad
+
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
         return self.value(pred, target)
 
@@ -85,6 +114,10 @@ class MeanSquaredError(Loss):
         diff *= 2.0 / diff.size
         return loss, diff
 
+    def sample_losses(self, pred, target):
+        target = _as_columns(target, pred, "MeanSquaredError")
+        return np.square(pred - target).mean(axis=1)
+
 
 class BinaryCrossEntropy(Loss):
     """Sigmoid followed by binary cross-entropy, from logits z and targets y ∈ [0, 1].
@@ -114,6 +147,11 @@ class BinaryCrossEntropy(Loss):
         grad -= target
         grad /= n
         return loss, grad
+
+    def sample_losses(self, pred, target):
+        target = _as_columns(target, pred, "BinaryCrossEntropy")
+        softplus = np.log1p(np.exp(-np.abs(pred)))
+        return (np.maximum(pred, 0) - pred * target + softplus).mean(axis=1)
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -180,6 +218,13 @@ class SoftmaxCrossEntropy(Loss):
             p -= target
         p *= 1.0 / batch
         return loss, p
+
+    def sample_losses(self, pred, target):
+        shifted, _, sums = exp_shifted(pred)
+        if target.ndim == 1:
+            return np.log(sums) - shifted[np.arange(len(pred)), target]
+        target = _as_columns(target, pred, "SoftmaxCrossEntropy")
+        return np.log(sums) - (shifted * target).sum(axis=1)
 
     def _flat_rows(self, batch: int, n_classes: int) -> np.ndarray:
         """[0, classes, 2·classes, ...]: the flat index where each row starts (cached)."""

@@ -99,6 +99,84 @@ def plot_activations(ax, trace: Any):
     return ax
 
 
+def plot_filter(ax, kernel: np.ndarray, title: str = ""):
+    """One convolution filter's kernel (C, kh, kw) as a picture: red positive, blue negative.
+
+    A 3-channel kernel is shown as colours (each channel scaled to [0, 1] together); other
+    channel counts as the mean over channels.
+    """
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.shape[0] == 3:
+        low, high = kernel.min(), kernel.max()
+        ax.imshow(((kernel - low) / ((high - low) or 1.0)).transpose(1, 2, 0))
+    else:
+        picture = kernel.mean(axis=0)
+        limit = float(np.abs(picture).max()) or 1.0
+        ax.imshow(picture, cmap="bwr", vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+    return ax
+
+
+def plot_feature_map(ax, feature_map: np.ndarray, title: str = ""):
+    """One feature map (H, W) as a heat map."""
+    ax.imshow(np.asarray(feature_map), cmap="viridis", interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=7)
+    return ax
+
+
+def _conv_layers(model: Any) -> list[Any]:
+    return [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+
+
+def save_conv_plots(out_dir: str | Path, model: Any, sample: np.ndarray | None) -> list[Path]:
+    """``filters.png`` (the first conv layer's filters) and, for ``sample``,
+    ``feature_maps.png`` (up to 8 maps of every conv and pooling layer); return the paths."""
+    plt = _pyplot()
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    first = _conv_layers(model)[0]
+    kh, kw = first.kernel_size
+    kernels = first.W.value.reshape(kh, kw, first.n_channels, first.n_filters)  # (kh, kw, C, F)
+    n = first.n_filters
+    columns = min(8, n)
+    rows = math.ceil(n / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.4 * rows), squeeze=False)
+    for f, ax in enumerate(np.ravel(axes)):
+        if f < n:
+            plot_filter(ax, kernels[..., f].transpose(2, 0, 1), f"filter {f}")
+        else:
+            ax.axis("off")
+    fig.suptitle(f"{first.name}: each filter's {kh}×{kw} kernel")
+    path = out_dir / "filters.png"
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    written.append(path)
+    if sample is not None:
+        maps = [m for m in model.trace(sample).maps if m.output.ndim == 3]
+        shown = 8
+        fig, axes = plt.subplots(
+            len(maps), shown, figsize=(1.3 * shown, 1.4 * len(maps)), squeeze=False
+        )
+        for row, fm in zip(axes, maps, strict=True):
+            for c, ax in enumerate(row):
+                if c < fm.output.shape[0]:
+                    plot_feature_map(ax, fm.output[c], f"{fm.name} [{c}]")
+                else:
+                    ax.axis("off")
+        fig.suptitle("feature maps of one test image, layer by layer")
+        path = out_dir / "feature_maps.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
 def plot_gradient_health(ax, health: Any, metric: str = "grad_norm"):
     """A `GradientHealth` record: one line per layer across epochs, on a log scale.
 
@@ -134,7 +212,9 @@ def save_run_plots(
     """Write the PNG files of a training run; return their paths.
 
     ``curves.png`` (loss and accuracy), ``confusion.png``, ``weights.png`` (the first layer's
-    weights as images, for image inputs) and ``activations.png`` (every layer for ``sample``).
+    weights as images, for image inputs) and ``activations.png`` (every layer for ``sample``);
+    for a convolutional network ``filters.png`` and ``feature_maps.png`` instead of
+    ``weights.png`` (see `save_conv_plots`).
     """
     plt = _pyplot()
     out_dir = Path(out_dir)
@@ -155,7 +235,9 @@ def save_run_plots(
         fig, ax = plt.subplots(figsize=(7, 6))
         plot_confusion_matrix(ax, confusion, class_names)
         save(fig, "confusion.png")
-    if model is not None and image_shape is not None:
+    if model is not None and _conv_layers(model):
+        written += save_conv_plots(out_dir, model, sample)
+    elif model is not None and image_shape is not None:
         W = model.parameter(f"{model.layers[0].name}.W").value  # (inputs, neurons)
         n = W.shape[1]
         columns = min(8, n)

@@ -12,7 +12,7 @@ and ``inputs``; then one module per command. The commands are registered here, i
 
 from __future__ import annotations
 
-from . import download, evaluate, inspect, lab, plot, predict, sweep, train
+from . import download, evaluate, export, inspect, lab, plot, predict, sweep, train
 from .application import app, run
 
 app.command()(train.train)
@@ -23,5 +23,6 @@ app.command()(plot.plot)
 app.command()(download.download)
 app.command()(lab.lab)
 app.command()(sweep.sweep)
+app.command()(export.export)
 
 __all__ = ["app", "run"]

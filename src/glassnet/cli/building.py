@@ -1,7 +1,9 @@
 """The network, optimizer and learning-rate schedule ``glassnet train`` builds from its settings.
 
-The architecture comes from ``--arch 784-16-16-10`` or ``--hidden 16,16`` and must fit the data;
-the optimizer and its learning rate default to a good pair for the hidden activation.
+The architecture comes from ``--arch 784-16-16-10``, a layer spec such as
+``--arch conv32-pool-conv64-pool-dense128`` (see `architecture`) or ``--hidden 16,16`` and must
+fit the data; image folders train a small CNN with augmentation unless told otherwise. The
+optimizer and its learning rate default to a good pair for the hidden activation.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import glassnet as gn
 
 from .application import UserError
+from .architecture import build_cnn, image_shape, is_layer_spec
 from .data import Data
 from .options import DEFAULT_HIDDEN, DEFAULT_OPTIMIZER
 
@@ -28,12 +31,24 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
             n_outputs = 1
     if options["arch"] and options["hidden"]:
         raise UserError("Give the architecture as --arch or as --hidden, not both.")
+    if is_layer_spec(options["arch"]):
+        model = build_cnn(
+            str(options["arch"]),
+            image_shape(data.preprocessing),
+            n_outputs,
+            output,
+            options["activation"],
+            options["seed"],
+        )
+        model.class_names = data.class_names
+        return model
     if options["arch"]:
         try:
             sizes = [int(part) for part in str(options["arch"]).split("-")]
         except ValueError:
             raise UserError(
-                f"--arch must be layer sizes joined by '-', e.g. 784-16-16-10, got "
+                f"--arch must be layer sizes joined by '-', e.g. 784-16-16-10, or layers such "
+                f"as conv32-pool-conv64-pool-dense128, got "
                 f"{options['arch']!r}."
             ) from None
         if len(sizes) < 2 or min(sizes) < 1:

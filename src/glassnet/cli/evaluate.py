@@ -9,6 +9,7 @@ import typer
 from glassnet import datasets
 
 from .application import STATE, UserError, guarded
+from .architecture import as_model_inputs
 from .data import load_data
 from .options import TRAIN_DEFAULTS
 from .runs import load_model
@@ -44,7 +45,8 @@ def evaluate(
         table = datasets.load_csv(data, target=options["target"])
         X = datasets.Standardizer.from_dict(prep["standardizer"]).transform(table.X)
         loaded.y_test = table.y
-    if X.shape[1] != model.n_inputs:
+    X = as_model_inputs(model, X)
+    if X.ndim == 2 and X.shape[1] != model.n_inputs:
         raise UserError(
             f"The model expects {model.n_inputs} input features but {data} gives {X.shape[1]}."
         )

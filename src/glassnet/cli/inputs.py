@@ -14,6 +14,7 @@ import glassnet as gn
 from glassnet import datasets
 
 from .application import UserError
+from .architecture import as_model_inputs
 
 
 def read_inputs(model: gn.Sequential, paths: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -28,9 +29,12 @@ def read_inputs(model: gn.Sequential, paths: list[str]) -> tuple[np.ndarray, lis
         suffix = path.suffix.lower()
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False).astype(np.float32)
-            array = (
-                array.reshape(-1, model.n_inputs) if array.size % model.n_inputs == 0 else (array)
-            )
+            if array.ndim >= 3 and array.shape[-3:] == tuple(model.input_shape):
+                array = array.reshape(-1, model.n_inputs)  # images already (n, C, H, W)
+            elif array.size % model.n_inputs == 0:
+                # rows of pixels in the data sets' order (height, width, colour)
+                array = as_model_inputs(model, array.reshape(-1, model.n_inputs))
+                array = array.reshape(len(array), -1)
             if array.ndim != 2 or array.shape[1] != model.n_inputs:
                 raise UserError(
                     f"{name}: expected {model.n_inputs} values per sample, got an "
@@ -55,9 +59,10 @@ def read_inputs(model: gn.Sequential, paths: list[str]) -> tuple[np.ndarray, lis
                 image = datasets.mnist_preprocess(datasets.load_image(path, color="grayscale"))
             else:
                 image = datasets.load_image(path, size=size, color=color)
-            rows.append(image.reshape(-1))
+            rows.append(as_model_inputs(model, image.reshape(1, -1)).reshape(-1))
             labels.append(name)
-    return np.array(rows, dtype=np.float32).reshape(len(rows), -1), labels
+    # every row is one sample in the model's own order: reshaping gives its input shape
+    return np.array(rows, dtype=np.float32).reshape(len(rows), *model.input_shape), labels
 
 
 def _read_feature_rows(path: Path, features: list[str]) -> np.ndarray:

@@ -7,6 +7,9 @@ from typing import Annotated
 import numpy as np
 import typer
 
+import glassnet as gn
+from glassnet import inspect as looking
+
 from .application import STATE, UserError, guarded
 from .inputs import read_inputs
 from .runs import load_model
@@ -26,9 +29,19 @@ def inspect(
             "--input", help="An input (image, .npy, CSV) to compute the neuron's z and a for."
         ),
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="Conv layers: the output position I,J of filter --neuron (needs --input), "
+            "e.g. --layer conv2d_0 --neuron 3 --at 5,7."
+        ),
+    ] = None,
 ) -> None:
     """The model's summary; with --layer and --neuron, one neuron's numbers written out."""
     model = load_model(model_path)
+    if at is not None:
+        _conv_unit(model, layer, neuron, at, input_path)
+        return
     if layer is None and neuron is None:
         if STATE.json:
             STATE.emit(
@@ -82,3 +95,39 @@ def inspect(
     )
     if cell.z is not None:
         print(cell.formula())
+
+
+def _conv_unit(
+    model: gn.Sequential, layer: str | None, filter: int | None, at: str, input_path: str | None
+) -> None:
+    """One unit of a conv layer: filter ``filter`` at ``at`` = "i,j", for an input."""
+    if layer is None or filter is None or input_path is None:
+        raise UserError("Give --layer, --neuron (the filter) and --input with --at I,J.")
+    try:
+        i, j = (int(part) for part in at.split(","))
+    except ValueError:
+        raise UserError(f"--at must be a position I,J such as 5,7, got {at!r}.") from None
+    which: int | str = int(layer) if layer.lstrip("-").isdigit() else layer
+    x = read_inputs(model, [input_path])[0][0]
+    try:
+        unit = looking.conv_unit(model, which, filter, i, j, x)
+    except (KeyError, IndexError) as error:
+        raise UserError(str(error).strip("'\"")) from None
+    if STATE.json:
+        STATE.emit(
+            {
+                "layer": unit.layer,
+                "filter": unit.filter,
+                "position": [unit.i, unit.j],
+                "rows": [unit.rows.start, unit.rows.stop - 1],
+                "columns": [unit.columns.start, unit.columns.stop - 1],
+                "kernel": unit.kernel.tolist(),
+                "window": unit.window.tolist(),
+                "bias": unit.bias,
+                "z": unit.z,
+                "activation": unit.activation,
+                "a": unit.a,
+            }
+        )
+        return
+    print(unit.formula())

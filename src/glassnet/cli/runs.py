@@ -38,6 +38,11 @@ def load_model(path: str) -> gn.Sequential:
         file = file / MODEL_FILE
     if not file.exists():
         raise UserError(f"No model file at {path}. Train one with 'glassnet train'.")
+    if file.suffix.lower() == ".onnx":
+        # NOTE: imported on first use: the onnx package is an optional extra (glassnet[onnx])
+        from glassnet import onnx as glassnet_onnx
+
+        return glassnet_onnx.load(file)
     return io.load(file)
 
 

@@ -13,6 +13,7 @@ import glassnet as gn
 from glassnet.distributed import MPICommunicator, launched_world_size
 
 from .application import STATE, UserError, guarded
+from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
 from .building import build_model, make_optimizer, make_schedule
 from .data import load_data
 from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, read_config
@@ -29,7 +30,13 @@ def train(
             help="mnist (default), fashion-mnist, a CSV file or a folder of class sub-folders."
         ),
     ] = None,
-    arch: Annotated[str | None, typer.Option(help="Layer sizes, e.g. 784-16-16-10.")] = None,
+    arch: Annotated[
+        str | None,
+        typer.Option(
+            help="Layer sizes, e.g. 784-16-16-10, or layers, e.g. conv32-pool-conv64-pool-dense128 "
+            "(default for image folders: " + DEFAULT_IMAGE_ARCH + ")."
+        ),
+    ] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden sizes, e.g. 16,16 (default).")] = None,
     activation: Annotated[
         str | None,
@@ -88,7 +95,8 @@ def train(
     and writes the run directory.
     """
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
-    options = {**TRAIN_DEFAULTS, **read_config(config), **given}
+    chosen = {**read_config(config), **given}
+    options = with_image_defaults({**TRAIN_DEFAULTS, **chosen}, chosen)
     communicator = MPICommunicator() if launched_world_size() > 1 else None
     if communicator is not None and communicator.rank != 0:
         STATE.quiet, STATE.json = True, False  # rank 0 alone prints
@@ -121,13 +129,13 @@ def run_training(
     """
     options = dict(options)
     rank = 0 if communicator is None else communicator.rank
+    source = options["data"]
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
             f"--activation must be one of {sorted(DEFAULT_OPTIMIZER)}, got "
             f"{options['activation']!r}."
         )
-    source = options["data"]
     dataset = load_data(source, options)
     if options["limit"]:
         dataset.X_train, dataset.y_train = (
@@ -137,6 +145,9 @@ def run_training(
     for note in dataset.notes:
         STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
     model = build_model(dataset, options)
+    # a CNN takes (n, C, H, W) images; the data sources give rows of pixels
+    dataset.X_train = as_model_inputs(model, dataset.X_train)
+    dataset.X_test = as_model_inputs(model, dataset.X_test)
     chosen_optimizer = make_optimizer(model, options)
     callbacks: list[gn.Callback] = []
     lr_schedule = make_schedule(options, chosen_optimizer.current_learning_rate)
@@ -187,6 +198,17 @@ def run_training(
     return summary, scores, dataset.class_names
 
 
+def with_image_defaults(options: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
+    """A folder of images trains a small CNN with augmentation unless an architecture is
+    given, and a layer spec uses ReLU unless an activation is (``chosen``: what the user set)."""
+    source = options["data"]
+    folder = source is not None and Path(str(source)).is_dir()
+    if folder and not options["arch"] and not options["hidden"]:
+        options["arch"] = DEFAULT_IMAGE_ARCH  # photos: a small CNN with augmentation
+    if is_layer_spec(options["arch"]) and "activation" not in chosen:
+        options["activation"] = "relu"  # the CNN default (sigmoid stays the MLP's)
+    return options
+
+
 def _arch(model: gn.Sequential) -> str:
-    sizes = [model.n_inputs] + [la.n_neurons for la in model.layers if isinstance(la, gn.Dense)]
-    return "-".join(map(str, sizes))
+    return describe(model)

@@ -32,7 +32,8 @@ class ImageFolder:
     ----------
     X : numpy.ndarray
         ``float32`` in [0, 1], shape ``(n, height, width)`` for grayscale or
-        ``(n, height, width, 3)`` for RGB.
+        ``(n, height, width, 3)`` for RGB; with ``layout="nchw"`` channels first,
+        ``(n, 1 or 3, height, width)``, for convolutional networks.
     y : numpy.ndarray
         ``int64`` class ids, shape ``(n,)``.
     class_names : tuple of str
@@ -144,6 +145,7 @@ def load_image_folder(
     size: tuple[int, int] = (64, 64),
     color: str = "grayscale",
     on_error: str = "warn",
+    layout: str | None = None,
 ) -> ImageFolder:
     """Load ``root/<class name>/<image files>`` into arrays; sorted folder names are classes.
 
@@ -162,6 +164,9 @@ def load_image_folder(
     on_error : {"warn", "raise"}
         For a file that is not a readable image: skip it with one
         :class:`SkippedFileWarning` naming it, or raise :class:`DatasetError` naming it.
+    layout : {None, "nchw"}
+        None: ``X`` as decoded, ``(n, h, w)`` or ``(n, h, w, 3)``. "nchw": channels first,
+        ``(n, 1, h, w)`` or ``(n, 3, h, w)``, as `Conv2D` takes them.
 
     Returns
     -------
@@ -181,6 +186,8 @@ def load_image_folder(
     assert size_hw is not None
     if on_error not in ("warn", "raise"):
         raise DatasetError(f"Expected on_error='warn' or 'raise', got on_error={on_error!r}.")
+    if layout not in (None, "nchw"):
+        raise DatasetError(f"Expected layout=None or 'nchw', got layout={layout!r}.")
     root = Path(root)
     if not root.is_dir():
         raise DatasetNotFoundError(f"{root}: expected a folder of class folders, got no folder.")
@@ -227,7 +234,10 @@ def load_image_folder(
             f"{root}: expected at least one readable image per class, got none in {empty}; "
             "every file there was skipped (see the warnings)."
         )
-    X = pixels[kept].astype(np.float32)
+    kept_pixels = pixels[kept]
+    if layout == "nchw":  # (n, h, w) → (n, 1, h, w); (n, h, w, 3) → (n, 3, h, w)
+        kept_pixels = kept_pixels[:, None] if mode != "RGB" else kept_pixels.transpose(0, 3, 1, 2)
+    X = kept_pixels.astype(np.float32, order="C")  # a C-contiguous copy in either layout
     X *= np.float32(1 / 255)
     return ImageFolder(
         X=X,

@@ -168,6 +168,9 @@ class Dataset:
         ``"train"`` or ``"test"``.
     source_path : pathlib.Path
         Folder the files were read from.
+    layout : {"flat", "nchw"}
+        The shape of ``X``: one row per image for MLPs, or ``(n, 1, height, width)`` (channels
+        first) for convolutional networks.
     """
 
     images: np.ndarray
@@ -176,15 +179,18 @@ class Dataset:
     name: str
     split: str
     source_path: Path
+    layout: str = "flat"
 
     @property
     def X(self) -> np.ndarray:  # noqa: N802 - the conventional name for a design matrix
-        """Images flattened and scaled to [0, 1]: ``float32``, shape ``(n, height * width)``.
+        """Images scaled to [0, 1], ``float32``: shape ``(n, height * width)`` for the "flat"
+        layout, ``(n, 1, height, width)`` for "nchw".
 
         Computed on each access (``images / 255``); keep the result if you use it twice.
         """
-        n = self.images.shape[0]
-        return np.multiply(self.images.reshape(n, -1), np.float32(1 / 255), dtype=np.float32)
+        n, height, width = self.images.shape
+        shape = (n, -1) if self.layout == "flat" else (n, 1, height, width)
+        return np.multiply(self.images.reshape(shape), np.float32(1 / 255), dtype=np.float32)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -334,7 +340,21 @@ def _not_found(
     )
 
 
-def _read_split(spec: DatasetSpec, split: str, image_path: Path, label_path: Path) -> Dataset:
+LAYOUTS = ("flat", "nchw")
+
+
+def _check_layout(layout: str) -> str:
+    if layout not in LAYOUTS:
+        raise DatasetError(
+            f"Expected layout='flat' (one row per image, for MLPs) or 'nchw' ((n, 1, height, "
+            f"width), for CNNs), got layout={layout!r}."
+        )
+    return layout
+
+
+def _read_split(
+    spec: DatasetSpec, split: str, image_path: Path, label_path: Path, layout: str = "flat"
+) -> Dataset:
     images = read_idx(image_path)
     labels = read_idx(label_path)
     if images.ndim != 3 or images.dtype != np.uint8:
@@ -360,6 +380,7 @@ def _read_split(spec: DatasetSpec, split: str, image_path: Path, label_path: Pat
         name=spec.name,
         split=split,
         source_path=image_path.parent,
+        layout=layout,
     )
 
 
@@ -371,6 +392,7 @@ def load(
     *,
     mirrors: Sequence[str] | None = None,
     progressbar: bool | None = None,
+    layout: str = "flat",
 ) -> Dataset:
     """Load one split of a named data set, finding it on disk or downloading it.
 
@@ -389,12 +411,14 @@ def load(
         Base URLs to download from, tried in order. Default: the data set's own mirrors.
     progressbar : bool, optional
         Show a download progress bar. Default: only if ``tqdm`` is installed.
+    layout : {"flat", "nchw"}
+        The shape of ``dataset.X``: ``(n, 784)`` for MLPs or ``(n, 1, 28, 28)`` for CNNs.
 
     Returns
     -------
     dataset : Dataset
         ``images`` uint8 ``(n, 28, 28)``, ``labels`` int64 ``(n,)``; ``dataset.X`` gives
-        float32 ``(n, 784)`` in [0, 1].
+        float32 ``(n, 784)`` (or ``(n, 1, 28, 28)``) in [0, 1].
 
     Raises
     ------
@@ -405,6 +429,7 @@ def load(
         If a file found is damaged.
     """
     spec = _spec(name)
+    _check_layout(layout)
     file_names = _split_files(spec, split)
     paths, folders = _find(spec, file_names, data_dir)
     if paths is None:
@@ -416,7 +441,7 @@ def load(
             paths = _fetch(spec, file_names, _download_dir(spec, data_dir), mirrors, progressbar)
         except DownloadError as error:
             raise _not_found(spec, file_names, folders, f"Download failed: {error}") from error
-    return _read_split(spec, split, paths[0], paths[1])
+    return _read_split(spec, split, paths[0], paths[1], layout)
 
 
 def load_mnist(
@@ -426,6 +451,7 @@ def load_mnist(
     *,
     mirrors: Sequence[str] | None = None,
     progressbar: bool | None = None,
+    layout: str = "flat",
 ) -> Dataset:
     """Load MNIST handwritten digits: 60,000 train or 10,000 test 28 x 28 images, classes 0-9.
 
@@ -437,7 +463,9 @@ def load_mnist(
     >>> train.images.shape, train.X.shape, train.class_names[:3]  # doctest: +SKIP
     ((60000, 28, 28), (60000, 784), ('0', '1', '2'))
     """
-    return load(MNIST, split, data_dir, download, mirrors=mirrors, progressbar=progressbar)
+    return load(
+        MNIST, split, data_dir, download, mirrors=mirrors, progressbar=progressbar, layout=layout
+    )
 
 
 def load_fashion_mnist(
@@ -447,6 +475,7 @@ def load_fashion_mnist(
     *,
     mirrors: Sequence[str] | None = None,
     progressbar: bool | None = None,
+    layout: str = "flat",
 ) -> Dataset:
     """Load Fashion-MNIST: 60,000 train or 10,000 test 28 x 28 images of 10 clothing types.
 
@@ -459,7 +488,15 @@ def load_fashion_mnist(
     >>> test.images.shape, test.class_names[0]  # doctest: +SKIP
     ((10000, 28, 28), 'T-shirt/top')
     """
-    return load(FASHION_MNIST, split, data_dir, download, mirrors=mirrors, progressbar=progressbar)
+    return load(
+        FASHION_MNIST,
+        split,
+        data_dir,
+        download,
+        mirrors=mirrors,
+        progressbar=progressbar,
+        layout=layout,
+    )
 
 
 def download(

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..nn import Activation, Dense, activations
+from ..nn import Activation, Augment, Dense, activations
+from .conv import FeatureMaps
 
 
 @dataclass
@@ -100,6 +101,8 @@ class Trace:
     output: np.ndarray  # probabilities (softmax, sigmoid) or values (identity)
     prediction: Any
     softmax: SoftmaxSteps | None = None
+    # every layer's output (feature maps for conv layers), augmentation skipped
+    maps: list[FeatureMaps] = field(default_factory=list)
 
     def neuron(self, layer: int | str, index: int) -> Neuron:
         layer_index = _layer_index(layer, [t.name for t in self.layers])
@@ -165,8 +168,11 @@ def trace(model, x: Any) -> Trace:
     if len(x) != 1:
         raise ValueError(f"trace takes one input sample, got {len(x)}.")
     layers: list[LayerTrace] = []
+    maps: list[FeatureMaps] = []
     h = x
     for layer in model.layers:
+        if isinstance(layer, Augment):  # the identity at inference: nothing to see
+            continue
         if isinstance(layer, Dense):
             z = layer.forward(h)
             layers.append(
@@ -185,9 +191,10 @@ def trace(model, x: Any) -> Trace:
             h = z
         else:
             h = layer.forward(h)
-            if isinstance(layer, Activation) and layers:
+            if isinstance(layer, Activation) and layers and layers[-1].z.shape == h[0].shape:
                 layers[-1].activation = type(layer).__name__.lower()
                 layers[-1].a = h[0]
+        maps.append(FeatureMaps(str(layer.name), type(layer).__name__, h[0]))
     last = layers[-1]
     softmax = None
     if model.output == "softmax":
@@ -206,7 +213,7 @@ def trace(model, x: Any) -> Trace:
         prediction = output
     if model.output != "identity":
         last.activation, last.a = model.output, output
-    return Trace(x[0], layers, output, prediction, softmax)
+    return Trace(x[0], layers, output, prediction, softmax, maps)
 
 
 def neuron(model, layer: int | str, index: int, x: Any = None) -> Neuron:

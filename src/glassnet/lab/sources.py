@@ -82,8 +82,14 @@ def save_model(model: Sequential, path: Path) -> None:
 
 
 def load_model(path: str | os.PathLike) -> Sequential:
-    """A model file, or the ``model.glassnet`` of a run directory (as ``glassnet train`` writes)."""
+    """A model file (or an ``.onnx`` file), or the ``model.glassnet`` of a run directory (as
+    ``glassnet train`` writes)."""
     path = Path(path)
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        # NOTE: imported on first use: the onnx package is an optional extra (glassnet[onnx])
+        from .. import onnx as glassnet_onnx
+
+        return glassnet_onnx.load(path)
     return io.load(path / f"model{MODEL_SUFFIX}" if path.is_dir() else path)
 
 

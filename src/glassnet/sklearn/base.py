@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import MLP, EarlyStopping, optimizers
 from .pickling import pack_state, unpack_state
@@ -31,6 +31,9 @@ class BaseMLP(BaseEstimator):
     Subclasses define ``_encode_targets(y, reset, classes)``, which checks the targets and
     returns them in the network's terms with the output activation and the number of outputs.
     """
+
+    loss_curve_: list[float]
+    n_iter_: int
 
     def __init__(
         self,
@@ -51,7 +54,8 @@ class BaseMLP(BaseEstimator):
         shuffle: bool = True,
         random_state: Any = None,
         verbose: int = 0,
-        dtype: Any = "float32",
+        warm_start: bool = False,
+        dtype: Any = None,
     ) -> None:
         # NOTE: scikit-learn's contract: store the arguments unchanged, check them in fit.
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -70,32 +74,43 @@ class BaseMLP(BaseEstimator):
         self.shuffle = shuffle
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
         self.dtype = dtype
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, X: Any, y: Any) -> Any:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         """Train a new network on (X, y) for up to ``max_iter`` epochs.
+
+        With ``warm_start=True``, a later call continues from the network of the previous one
+        (same features and targets) instead of building a new one.
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like, shape (n_samples,), optional
+            Weights ≥ 0 in the loss, L = Σ w_i·ℓ_i / Σ w_i per mini-batch (scikit-learn's rule:
+            a weight of 2 counts a sample twice).
 
         Returns
         -------
         self
         """
         self._check_params()
-        X, y = self._validate(X, y, reset=True)
-        y, output, n_outputs = self._encode_targets(y, reset=True, classes=None)
+        warm = bool(self.warm_start) and hasattr(self, "model_")
+        X, y = self._validate(X, y, reset=not warm)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        y, output, n_outputs = self._encode_targets(y, reset=not warm, classes=None)
         rng = check_random_state(self.random_state)
         init_seed, train_seed, split_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
-        self._build(n_outputs, output, init_seed, train_seed)
+        if not warm:
+            self._build(n_outputs, output, init_seed, train_seed, X.dtype)
 
         validation_data = None
         if self.early_stopping:
-            X, X_val, y, y_val = self._split(X, y, split_seed)
+            X, X_val, y, y_val, sample_weight = self._split(X, y, split_seed, sample_weight)
             validation_data = (X_val, y_val)
             # Keep the weights of the epoch with the lowest validation loss.
             stopper = EarlyStopping("val_loss", self.n_iter_no_change, self.tol, mode="min")
@@ -115,10 +130,13 @@ class BaseMLP(BaseEstimator):
             callbacks=[stopper],
             seed=train_seed,
             verbose=int(bool(self.verbose)),
+            sample_weight=sample_weight,
+            class_weight=self._class_weight(),
         )
         self.history_ = history
-        self.loss_curve_ = list(history.history.get("loss", []))
-        self.n_iter_ = len(history.epoch)
+        losses = list(history.history.get("loss", []))
+        self.loss_curve_ = [*self.loss_curve_, *losses] if warm else losses
+        self.n_iter_ = (self.n_iter_ if warm else 0) + len(history.epoch)
         if not history.stopped_early and not history.interrupted:
             warnings.warn(
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the "
@@ -130,16 +148,18 @@ class BaseMLP(BaseEstimator):
             )
         return self
 
-    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:
+    def _partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
         first_call = not hasattr(self, "model_")
         if first_call:
             self._check_params()
         X, y = self._validate(X, y, reset=first_call)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         y, output, n_outputs = self._encode_targets(y, reset=first_call, classes=classes)
         if first_call:
             rng = check_random_state(self.random_state)
             init_seed, train_seed = (int(s) for s in rng.randint(2**31 - 1, size=2))
-            self._build(n_outputs, output, init_seed, train_seed)
+            self._build(n_outputs, output, init_seed, train_seed, X.dtype)
             self.loss_curve_ = []
             self.n_iter_ = 0
         # A fresh seed per call from the estimator's own generator: each call shuffles differently
@@ -154,6 +174,8 @@ class BaseMLP(BaseEstimator):
             shuffle=self.shuffle,
             seed=seed,
             verbose=int(bool(self.verbose)),
+            sample_weight=sample_weight,
+            class_weight=self._class_weight(),
         )
         self.history_ = history
         self.loss_curve_ = [*self.loss_curve_, *history.history.get("loss", [])]
@@ -167,7 +189,8 @@ class BaseMLP(BaseEstimator):
             raise TypeError(
                 f"activation must be a name such as 'relu', got activation={self.activation!r}."
             )
-        self._dtype()
+        if self.dtype is not None:
+            self._dtype()
         for name in ("max_iter", "n_iter_no_change"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -204,13 +227,20 @@ class BaseMLP(BaseEstimator):
             )
         return [int(s) for s in sizes]
 
+    def _class_weight(self) -> Any:
+        """The class weights in the network's terms (class ids); None for the regressor."""
+        return None
+
     def _dtype(self) -> np.dtype:
+        """The network's dtype forced by the ``dtype`` parameter (when it is not None)."""
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
             dtype = None
         if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be float32 or float64, got dtype={self.dtype!r}.")
+            raise ValueError(
+                f"dtype must be None (follow X), float32 or float64, got dtype={self.dtype!r}."
+            )
         return dtype
 
     def _batch_size(self, n_samples: int) -> int:
@@ -219,12 +249,21 @@ class BaseMLP(BaseEstimator):
         return min(size, n_samples)
 
     def _validate(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        dtype = np.dtype(self.model_.dtype) if not reset else self._dtype()
+        # A new network follows X as scikit-learn's MLP does: float32 stays float32, anything
+        # else becomes float64 (unless the dtype parameter forces one); later data is converted
+        # to the network's dtype.
+        dtype: Any
+        if not reset:
+            dtype = np.dtype(self.model_.dtype)
+        else:
+            dtype = (np.float64, np.float32) if self.dtype is None else self._dtype()
         return validate_data(
             self, X, y, reset=reset, dtype=dtype, multi_output=True, y_numeric=self._y_numeric
         )
 
-    def _build(self, n_outputs: int, output: str, init_seed: int, train_seed: int) -> None:
+    def _build(
+        self, n_outputs: int, output: str, init_seed: int, train_seed: int, dtype: Any
+    ) -> None:
         """A new network and its optimizer: the only place where they are created."""
         activation = _ACTIVATION_ALIASES.get(self.activation, self.activation)
         sizes = [self.n_features_in_, *self._hidden_sizes(), n_outputs]
@@ -234,7 +273,7 @@ class BaseMLP(BaseEstimator):
             output,
             weight_init=self.weight_init,
             seed=init_seed,
-            dtype=self._dtype(),
+            dtype=dtype,
         )
         name = self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer
         options: dict[str, Any] = {"learning_rate": self.learning_rate}
@@ -248,24 +287,30 @@ class BaseMLP(BaseEstimator):
         self._train_rng = np.random.default_rng(train_seed)
 
     def _split(
-        self, X: np.ndarray, y: np.ndarray, seed: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Hold out validation_fraction of the samples (stratified by class when possible)."""
+        self, X: np.ndarray, y: np.ndarray, seed: int, sample_weight: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Hold out validation_fraction of the samples (stratified by class when possible).
+
+        Returns X_train, X_val, y_train, y_val and the training samples' weights.
+        """
         stratify = None
         if y.ndim == 1 and self._y_numeric is False:
             counts = np.bincount(y)
             n_val = int(np.ceil(self.validation_fraction * len(y)))
             if counts[counts > 0].min() >= 2 and n_val >= np.count_nonzero(counts):
                 stratify = y
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
         try:
-            return train_test_split(
-                X, y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            parts = train_test_split(
+                *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
             )
         except ValueError as error:
             raise ValueError(
                 f"early_stopping=True cannot hold out validation_fraction="
                 f"{self.validation_fraction} of {len(X)} samples: {error}"
             ) from error
+        weights = None if sample_weight is None else parts[4]
+        return parts[0], parts[1], parts[2], parts[3], weights
 
     # ------------------------------------------------------------------ prediction
 

@@ -61,9 +61,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         reproducible (with the same BLAS thread count).
     verbose : int, default=0
         1 prints a line per epoch.
-    dtype : {"float32", "float64"}, default="float32"
-        The network's float type; inputs are converted to it. Probabilities come back in the
-        precision of the X given to `predict_proba` (float64 unless X is float32).
+    warm_start : bool, default=False
+        When True, `fit` continues from the network of the previous call (same features and
+        classes) instead of building a new one.
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes in the loss, ``{label: weight}``, or "balanced" for
+        n_samples / (n_classes · n_c) (scikit-learn's rule), multiplied into ``sample_weight``.
+    dtype : {None, "float32", "float64"}, default=None
+        The network's float type. None follows X as scikit-learn's MLP does: float32 X gives a
+        float32 network, any other X a float64 one. Later inputs are converted to it.
+        Probabilities come back in the precision of the X given to `predict_proba` (float64
+        unless X is float32).
 
     Attributes
     ----------
@@ -104,12 +112,59 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> clf.score(X[1::2], y[1::2]) > 0.9
     True
     >>> clf[-1].model_.summary().splitlines()[0]
-    'Sequential 64-32-10, output softmax, float32'
+    'Sequential 64-32-10, output softmax, float64'
     """
 
     _y_numeric = False
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        weight_init: str | None = None,
+        optimizer: str = "adam",
+        learning_rate: Any = 0.001,
+        max_iter: int = 200,
+        batch_size: Any = "auto",
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        shuffle: bool = True,
+        random_state: Any = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+        class_weight: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            weight_init=weight_init,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            shuffle=shuffle,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            dtype=dtype,
+        )
+        self.class_weight = class_weight
+
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> MLPClassifier:
         """Train for one epoch on (X, y), continuing from the current network.
 
         The first call builds the network and needs ``classes``, every label of the whole
@@ -121,6 +176,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y : array-like, shape (n_samples,), or (n_samples, n_labels) 0/1 for multilabel
         classes : array-like, shape (n_classes,)
             Required on the first call; if given later it must equal ``classes_``.
+        sample_weight : array-like, shape (n_samples,), optional
+            Weights ≥ 0 of the samples in the loss (see `fit`).
 
         Returns
         -------
@@ -131,7 +188,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 "The first call of partial_fit needs classes=, every label of the whole problem "
                 "(the first batch may not hold them all), e.g. classes=np.unique(y_all)."
             )
-        return self._partial_fit(X, y, classes)
+        return self._partial_fit(X, y, classes, sample_weight)
+
+    def _class_weight(self) -> Any:
+        """``class_weight`` with the labels of ``classes_`` turned into the network's class ids."""
+        weights = self.class_weight
+        if weights is None or (isinstance(weights, str) and weights == "balanced"):
+            return weights
+        if not isinstance(weights, dict):
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got "
+                f"class_weight={weights!r}."
+            )
+        if self._multilabel:
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        unknown = [label for label in weights if label not in self.classes_]
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels {unknown!r} that are not in classes_={self.classes_!r}."
+            )
+        return {int(np.searchsorted(self.classes_, label)): w for label, w in weights.items()}
 
     def _encode_targets(
         self, y: np.ndarray, reset: bool, classes: Any

@@ -58,9 +58,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         reproducible (with the same BLAS thread count).
     verbose : int, default=0
         1 prints a line per epoch.
-    dtype : {"float32", "float64"}, default="float32"
-        The network's float type; inputs are converted to it. Predictions come back in the
-        precision of the X given to `predict` (float64 unless X is float32).
+    warm_start : bool, default=False
+        When True, `fit` continues from the network of the previous call (same features and
+        targets) instead of building a new one.
+    dtype : {None, "float32", "float64"}, default=None
+        The network's float type. None follows X as scikit-learn's MLP does: float32 X gives a
+        float32 network, any other X a float64 one. Later inputs are converted to it.
+        Predictions come back in the precision of the X given to `predict` (float64 unless X is
+        float32).
 
     Attributes
     ----------
@@ -97,7 +102,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     _y_numeric = True
 
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Train for one epoch on (X, y), continuing from the current network.
 
         The first call builds the network. Early stopping does not apply.
@@ -106,12 +111,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         ----------
         X : array-like, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like, shape (n_samples,), optional
+            Weights ≥ 0 of the samples in the loss (see `fit`).
 
         Returns
         -------
         self
         """
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     def _encode_targets(
         self, y: np.ndarray, reset: bool, classes: Any

@@ -131,6 +131,7 @@ class FitRun:
     state: TrainingState
     history: History
     communicator: Communicator | None = None
+    weights: np.ndarray | None = None  # (n,) per-sample loss weights, None for unweighted
 
     @property
     def n_batches(self) -> int:
@@ -149,20 +150,30 @@ class FitRun:
         """Samples in mini-batch ``batch`` over all ranks (the last one may be smaller)."""
         return min(self.batch_size, len(self.X) - batch * self.batch_size)
 
-    def batch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``.
-
-        With a communicator, this rank's share of it (``communicator.shard``).
+    def rows(self, batch: int) -> slice | np.ndarray:
+        """The rows of X in mini-batch ``batch`` of the current epoch: a slice, or the indices
+        of the shuffled order. With a communicator, this rank's share (``communicator.shard``).
         """
         start = batch * self.batch_size
         stop = start + self.global_batch_size(batch)
         if self.communicator is not None:  # data parallel: this rank's part of the batch
             start, stop = self.communicator.shard(start, stop)
-        if self.state.order is None:
-            return self.X[start:stop], self.y[start:stop]  # views, no copy
-        rows = self.state.order[start:stop]
+        return slice(start, stop) if self.state.order is None else self.state.order[start:stop]
+
+    def batch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``."""
+        rows = self.rows(batch)
+        if isinstance(rows, slice):
+            return self.X[rows], self.y[rows]  # views, no copy
         # take() gathers the rows ~15% faster than X[rows] (same result)
         return self.X.take(rows, axis=0), self.y.take(rows, axis=0)
+
+    def batch_weights(self, batch: int) -> np.ndarray | None:
+        """The sample weights of mini-batch ``batch`` (None for an unweighted fit)."""
+        if self.weights is None:
+            return None
+        rows = self.rows(batch)
+        return self.weights[rows] if isinstance(rows, slice) else self.weights.take(rows)
 
     def snapshot(self) -> TrainingState:
         """The state of this run, with the generator's state and the history, for checkpoints."""
@@ -203,7 +214,12 @@ def fit(
     verbose: int = 0,
     resume: TrainingState | None = None,
     communicator: Communicator | None = None,
+<<<<<<< HEAD
     kernel: str | None = None,
+=======
+    sample_weight: Any = None,
+    class_weight: Any = None,
+>>>>>>> main
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
     path = None if kernel is None else kernels.resolve(kernel)
@@ -211,6 +227,12 @@ def fit(
     batch_size = check_positive_int(batch_size, "batch_size")
     X = model.check_inputs(X)
     y = model.check_targets(y, len(X))
+    weights = sample_weights(model.output, y, sample_weight, class_weight, model.dtype)
+    if weights is not None and communicator is not None:
+        raise ValueError(
+            "sample_weight and class_weight are not supported with a communicator yet: each "
+            "rank would normalise by its own share's weights. Train unweighted, or on one process."
+        )
     if validation_split:
         check_real(validation_split, "validation_split", 0.0, 1.0)
         if validation_data is not None:
@@ -223,6 +245,7 @@ def fit(
             )
         validation_data = (X[n_train:], y[n_train:])
         X, y = X[:n_train], y[:n_train]
+        weights = None if weights is None else weights[:n_train]
     elif validation_data is not None:
         X_val = model.check_inputs(validation_data[0], "X_val")
         validation_data = (X_val, model.check_targets(validation_data[1], len(X_val), "y_val"))
@@ -263,7 +286,7 @@ def fit(
     ]
     model.stop_training = False
     run = model.current_fit = FitRun(
-        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator
+        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator, weights
     )
     params = {
         "epochs": epochs,
@@ -319,7 +342,8 @@ def train_epoch(
     for batch in range(state.batch, run.n_batches):
         xb, yb = run.batch(batch)  # with a communicator: this rank's share only
         if comm is None:
-            batch_loss, n_correct = forward_backward(model, run.loss, xb, yb)
+            weights = run.batch_weights(batch)
+            batch_loss, n_correct = forward_backward(model, run.loss, xb, yb, weights)
             n_seen = len(xb)
         else:  # one Allreduce: the global batch's mean gradient and its sums on every rank
             batch_loss, n_correct, n_seen = comm.forward_backward(
@@ -343,19 +367,100 @@ def train_epoch(
     return state.logs(classify, width)
 
 
-def forward_backward(model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray) -> tuple[float, int]:
+def forward_backward(
+    model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[float, int]:
     """forward → loss → backward on one batch: fills the gradients, returns (mean loss, correct).
 
-    The correct count is 0 for regression (``output="identity"``).
+    The correct count is 0 for regression (``output="identity"``). With ``weights`` (batch,),
+    the loss is the weighted one (`Loss.weighted_value_and_gradient`).
     """
     out = model.forward(xb, training=True)
     # the labels were validated once, in fit, so the loss need not check each batch
-    batch_loss, grad = loss.value_and_gradient_of_valid(out, yb)
+    if weights is None:
+        batch_loss, grad = loss.value_and_gradient_of_valid(out, yb)
+    else:
+        batch_loss, grad = loss.weighted_value_and_gradient(out, yb, weights)
     if not math.isfinite(batch_loss):  # fit restores the weights and raises; skip backward
         return batch_loss, 0
     model.backward(grad)
     correct = count_correct(model.output, out, yb) if model.output != "identity" else 0
     return batch_loss, correct
+
+
+def sample_weights(
+    output: str, y: np.ndarray, sample_weight: Any, class_weight: Any, dtype: Any
+) -> np.ndarray | None:
+    """The per-sample loss weights of a fit: ``sample_weight`` times each sample's class weight.
+
+    ``class_weight`` is ``"balanced"`` (w_c = n / (n_classes · n_c), scikit-learn's rule, over
+    the classes present in y) or a dict ``{class id: weight}`` (missing classes weigh 1); the
+    class of a sample is its id (softmax), its one-hot argmax, or its 0/1 label (one sigmoid
+    output). Returns None when every weight is the same: the loss is then the unweighted one
+    exactly, and training takes the unweighted path.
+
+    Shapes
+    ------
+    y : (n,) or (n, outputs) → (n,) weights in ``dtype``, or None.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    n = len(y)
+    weights = np.ones(n, dtype=np.float64)
+    if sample_weight is not None:
+        given = np.asarray(sample_weight)
+        if given.dtype.kind not in "biuf" or given.shape != (n,):
+            raise DataError(
+                f"sample_weight must be {n} numbers, one per sample, got an array of shape "
+                f"{given.shape} and dtype {given.dtype}."
+            )
+        weights = given.astype(np.float64)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise DataError("sample_weight must be finite and >= 0 (0 leaves a sample out).")
+    if class_weight is not None:
+        weights = weights * _class_weights(output, y, class_weight)
+    if n and not weights.any():
+        raise DataError("All sample weights are 0: nothing to learn from. Give some weight > 0.")
+    if n == 0 or (weights == weights[0]).all():
+        return None
+    return weights.astype(dtype)
+
+
+def _class_weights(output: str, y: np.ndarray, class_weight: Any) -> np.ndarray:
+    """Each sample's class weight (see `sample_weights`), shape (n,)."""
+    if output == "softmax":
+        ids = y if y.ndim == 1 else y.argmax(axis=1)
+    elif output == "sigmoid" and (y.ndim == 1 or y.shape[1] == 1):
+        ids = (y.reshape(-1) > 0.5).astype(np.int64)
+    else:
+        raise DataError(
+            "class_weight needs one class per sample: a softmax output, or one sigmoid output; "
+            f"this model's output is {output!r}"
+            + (" with several labels." if output == "sigmoid" else ". Use sample_weight.")
+        )
+    counts = np.bincount(ids)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        present = np.count_nonzero(counts)
+        table = np.divide(len(ids), present * counts, out=np.ones(len(counts)), where=counts > 0)
+        return table[ids]
+    if not isinstance(class_weight, dict):
+        raise ValueError(
+            f"class_weight must be 'balanced' or a dict {{class id: weight}}, got "
+            f"class_weight={class_weight!r}."
+        )
+    table = np.ones(max(len(counts), 1))
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or key < 0:
+            raise ValueError(f"class_weight keys must be class ids >= 0, got {key!r}.")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.number))
+            or not (math.isfinite(value) and value >= 0)
+        ):
+            raise ValueError(f"class_weight[{key}] must be a number >= 0, got {value!r}.")
+        if key < len(table):
+            table[key] = value
+    return table[ids]
 
 
 def diverged(
