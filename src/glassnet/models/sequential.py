@@ -413,12 +413,9 @@ class Sequential:
         verbose: int = 0,
         resume: TrainingState | None = None,
         communicator: Communicator | None = None,
-<<<<<<< HEAD
-        kernel: str | None = None,
-=======
         sample_weight: Any = None,
         class_weight: Any = None,
->>>>>>> main
+        kernel: str | None = None,
     ) -> History:
         """Train by mini-batch gradient descent.
 
@@ -457,21 +454,18 @@ class Sequential:
             ``mpiexec -n N``. Every rank gives the same X, y and settings; each computes the
             gradient of its share of every global batch of ``batch_size`` samples, and one
             Allreduce averages them, so the weights stay identical on all ranks.
-<<<<<<< HEAD
-        kernel : {"auto", "numpy", "numba"}, optional
-            How the hot elementwise work runs (the loss gradient, activations, and the update of
-            an optimizer fit builds by name): NumPy, or compiled numba kernels (the ``fast``
-            extra); "auto": numba when installed. Default: each keeps its own ``kernel``
-            ("auto" unless set). Same seed → bit-identical weights on each path; the two paths
-            agree to float rounding.
-=======
         sample_weight : array-like, shape (n_samples,), optional
             Weights ≥ 0 of the samples in the loss, L = Σ w_i·ℓ_i / Σ w_i per batch (a weight of 2
             counts a sample twice, 0 leaves it out). The validation loss stays unweighted.
         class_weight : "balanced" or dict, optional
             Weights per class id, multiplied into ``sample_weight``: ``{1: 5.0}``, or "balanced"
             for n / (n_classes · n_c), scikit-learn's rule (softmax or one sigmoid output).
->>>>>>> main
+        kernel : {"auto", "numpy", "numba"}, optional
+            How the hot elementwise work runs (the loss gradient, activations, and the update of
+            an optimizer fit builds by name): NumPy, or compiled numba kernels (the ``fast``
+            extra); "auto": numba when installed. Default: each keeps its own ``kernel``
+            ("auto" unless set). Same seed → bit-identical weights on each path; the two paths
+            agree to float rounding.
 
         Returns
         -------
@@ -506,12 +500,9 @@ class Sequential:
             verbose=verbose,
             resume=resume,
             communicator=communicator,
-<<<<<<< HEAD
-            kernel=kernel,
-=======
             sample_weight=sample_weight,
             class_weight=class_weight,
->>>>>>> main
+            kernel=kernel,
         )
 
     def training_state(self) -> TrainingState:

@@ -214,12 +214,9 @@ def fit(
     verbose: int = 0,
     resume: TrainingState | None = None,
     communicator: Communicator | None = None,
-<<<<<<< HEAD
-    kernel: str | None = None,
-=======
     sample_weight: Any = None,
     class_weight: Any = None,
->>>>>>> main
+    kernel: str | None = None,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
     path = None if kernel is None else kernels.resolve(kernel)
