@@ -6,6 +6,7 @@ Imported only after `run.py` has set the thread count (BLAS reads it when NumPy 
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -194,6 +195,89 @@ def matmul_peak(size: int, repeats: int, with_torch: bool) -> dict:
         result["torch_gflops"] = best(lambda: torch.matmul(tA, tB, out=tC))
     result["peak_gflops"] = max(v for k, v in result.items() if k.endswith("_gflops"))
     return result
+
+
+def matmul_on_shapes(sizes: list[int], batch: int, repeats: int) -> dict:
+    """The float32 matmul rate on one training step's own products (NumPy's BLAS).
+
+    For each Dense layer (n_in → n_out) of the network: the forward x·W (batch × n_in by
+    n_in × n_out), dL/dW = xᵀ·g and, except for the first layer, dL/dx = g·Wᵀ — the products
+    `workloads.training_flops_per_sample` counts. Best of ``repeats`` whole steps. A network's
+    FLOP floor per epoch is its FLOPs ÷ this rate: the time of the matrix products alone.
+    """
+    rng = np.random.default_rng(0)
+    products = []
+    flops = 0
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        x = rng.random((batch, n_in), dtype=np.float32)
+        W = rng.random((n_in, n_out), dtype=np.float32)
+        g = rng.random((batch, n_out), dtype=np.float32)
+        products += [(x, W), (x.T, g)] + ([(g, W.T)] if i > 0 else [])
+        flops += 2 * batch * n_in * n_out * (3 if i > 0 else 2)
+
+    def step() -> None:
+        for a, b in products:
+            a.dot(b)
+
+    step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(10):
+            step()
+        times.append((time.perf_counter() - start) / 10)
+    return {"sizes": sizes, "batch": batch, "gflops": flops / min(times) / 1e9}
+
+
+COMPILE_SCRIPT = """
+import json, sys, time
+import numpy as np
+start = time.perf_counter()
+import glassnet as gn
+rng = np.random.default_rng(0)
+X = rng.random((256, 784), dtype=np.float32); y = rng.integers(0, 10, 256)
+for activation, optimizer in (("sigmoid", "sgd"), ("relu", "adam")):
+    model = gn.MLP([784, 16, 10], activation=activation, seed=0)
+    model.fit(X, y, epochs=1, batch_size=128, optimizer=optimizer, kernel="numba")
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def compile_cost() -> dict:
+    """First-run cost of the numba kernels: a fresh process on an empty cache, then a warm one.
+
+    Each process imports glassnet and trains two tiny networks (sigmoid + SGD, ReLU + Adam) for
+    two batches on the numba path; the first compiles every kernel it meets and caches it on
+    disk, the second loads them. Returns both wall times and their difference, or an error.
+    """
+    if importlib.util.find_spec("numba") is None:
+        return {"error": "numba is not installed (pip install glassnet[fast])"}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        # a private cache directory, so that "cold" really starts from nothing
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        runs = []
+        for _ in range(2):
+            done = subprocess.run(
+                [sys.executable, "-c", COMPILE_SCRIPT],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+                return {"error": f"exit {done.returncode}: {tail[0]}"}
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+    import numba
+
+    return {
+        "numba": numba.__version__,
+        "cold_s": runs[0],
+        "warm_s": runs[1],
+        "compile_s": runs[0] - runs[1],
+    }
 
 
 def import_seconds(module: str, repeats: int) -> dict:

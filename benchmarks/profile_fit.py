@@ -3,6 +3,7 @@
 
     python benchmarks/profile_fit.py                 # seed workload, 1 thread
     python benchmarks/profile_fit.py --workload wide --threads 2 --cprofile
+    python benchmarks/profile_fit.py --workload wide --kernel numpy   # without numba's kernels
 
 Runs the textbook step that `fit` runs — index the batch, each layer's forward, the fused loss,
 each layer's backward, the optimizer step — with a timer around every stage, and prints the
@@ -25,8 +26,14 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--kernel", default="auto", choices=("auto", "numpy", "numba"))
     args = parser.parse_args()
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for variable in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMBA_NUM_THREADS",
+    ):
         os.environ[variable] = str(args.threads)  # before NumPy loads its BLAS
 
     import numpy as np
@@ -41,6 +48,7 @@ def main() -> int:
     weights = wl.initial_weights(workload, sizes, 0)
 
     # One epoch of fit, as the benchmark times it (after a warm-up epoch on a slice).
+    wl.GlassnetTrainer.kernel = args.kernel
     trainer = wl.GlassnetTrainer(workload, weights, 0)
     trainer.train(X[:3200], y[:3200], 1)
     fit_epoch = trainer.train(X, y, 1)[0]
@@ -49,6 +57,10 @@ def main() -> int:
     trainer = wl.GlassnetTrainer(workload, weights, 0)
     model, optimizer = trainer.model, trainer.optimizer
     loss_fn = gn.SoftmaxCrossEntropy()
+    loss_fn.kernel = args.kernel
+    for layer in model.layers:
+        if hasattr(layer, "kernel"):
+            layer.kernel = args.kernel
     size = workload.batch_size
     totals: dict[str, float] = {}
     clock = time.perf_counter
@@ -62,8 +74,8 @@ def main() -> int:
     for first in range(0, len(X), size):
         t = clock()
         rows = order[first : first + size]
-        xb, yb = X[rows], y[rows]
-        add("index the batch X[rows], y[rows]", clock() - t)
+        xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)  # as fit gathers them
+        add("index the batch X.take(rows)...", clock() - t)
         a = xb
         for layer in model.layers:
             t = clock()
@@ -83,6 +95,7 @@ def main() -> int:
     loop_epoch = clock() - start_all
 
     print(f"{args.workload}: {workload.describe(X.shape[1], sizes[-1])}; threads={args.threads}")
+    print(f"kernel={args.kernel!r}: the optimizer ran on {optimizer.kernel}")
     print(f"{n_batches} batches. fit epoch {fit_epoch:.3f} s = {1e6 * fit_epoch / n_batches:.1f}")
     print(f"µs/batch; the stage-by-stage loop {loop_epoch:.3f} s (timers included).\n")
     staged = sum(totals.values())

@@ -33,9 +33,15 @@ from dataclasses import replace
 from importlib.util import find_spec
 from pathlib import Path
 
-PEERS = ("glassnet", "numpy", "torch", "torch-dataloader", "sklearn")
+PEERS = ("glassnet", "glassnet-numpy", "numpy", "torch", "torch-dataloader", "sklearn")
 WORKLOADS = ("seed", "wide")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# NUMBA_NUM_THREADS: the threads of glassnet's compiled kernels (read when numba loads).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
 
 
 def usable_cpus() -> int:
@@ -135,6 +141,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="PATH",
         help="measure nothing: print the report of an earlier run's JSON",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="PATH",
+        help="an earlier run's JSON (e.g. benchmarks/results/...): the NumPy path's time is "
+        "checked against its glassnet figures (target: without numba, no regression)",
+    )
+    parser.add_argument(
+        "--no-compile-cost",
+        action="store_true",
+        help="skip the two fresh processes that measure numba's first-run compile cost",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # "framework:workload", internal
     args = parser.parse_args(argv)
     # Sizes of every measurement: the full run, or a smoke run that finishes in seconds.
@@ -233,6 +251,10 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
     matmul = measure.matmul_peak(
         args.matmul_size, args.matmul_repeats, with_torch="torch" in sys.modules
     )
+    compile_cost = None
+    if "glassnet" in peers and not (args.quick or args.no_compile_cost):
+        progress("numba's first-run compile cost (two fresh processes, empty cache, then warm)")
+        compile_cost = measure.compile_cost()
     progress("import times")
     import_time = {
         module: measure.import_seconds(module, args.import_repeats)
@@ -253,6 +275,9 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
         sizes = workload.sizes(X.shape[1], n_classes)
         weights = wl.initial_weights(workload, sizes, args.seed)
         flops_per_epoch = wl.training_flops_per_sample(sizes) * len(X)
+        # the FLOP floor: this epoch's matrix products at the rate BLAS reaches on their shapes
+        on_shapes = measure.matmul_on_shapes(sizes, workload.batch_size, args.matmul_repeats + 2)
+        on_shapes["floor_epoch_s"] = flops_per_epoch / on_shapes["gflops"] / 1e9
         for key in peers:
             progress(f"{name}: warming up {key}")
             measure.warm_up(wl.TRAINERS[key], workload, weights, data, args)
@@ -290,6 +315,7 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
             "batch_size": workload.batch_size,
             "parameters": wl.n_parameters(sizes),
             "flops_per_epoch": flops_per_epoch,
+            "matmul_on_shapes": on_shapes,
             "load_average_after_each_round": seconds["load_average"],
             "others_cpu_share_each_round": seconds["others_cpu_share"],
             "frameworks": frameworks,
@@ -327,6 +353,8 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
             "classes": n_classes,
         },
         "matmul": matmul,
+        "kernels": {"compile_cost": compile_cost},
+        "baseline": baseline_figures(args.baseline),
         "import_time": import_time,
         "skipped": skipped,
         "workloads": results_by_workload,
@@ -345,6 +373,20 @@ def benchmark(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def baseline_figures(path: Path | None) -> dict | None:
+    """glassnet's median s/epoch per workload in an earlier run's JSON, and where it came from."""
+    if path is None:
+        return None
+    earlier = json.loads(path.read_text())
+    medians = {
+        name: w["frameworks"]["glassnet"]["median_epoch_s"]
+        for name, w in earlier["workloads"].items()
+        if "glassnet" in w["frameworks"]
+    }
+    commit = earlier.get("machine", {}).get("glassnet_commit")
+    return {"path": str(path), "commit": commit, "median_epoch_s": medians}
+
+
 def method_notes(args: argparse.Namespace) -> list[str]:
     return [
         "Same process, frameworks in turn, same float32 data, same hyperparameters, same "
@@ -357,6 +399,11 @@ def method_notes(args: argparse.Namespace) -> list[str]:
         "timed models start fresh from the shared weights.",
         "time ÷ glassnet's: the peer's median s/epoch divided by glassnet's in the same run "
         "(above 1: glassnet is faster).",
+        'glassnet: `kernel="auto"` (numba\'s compiled kernels when installed; the kernel '
+        "column of the JSON says which ran); glassnet, NumPy path: the same with "
+        '`kernel="numpy"`, what a machine without numba runs. Compiled kernels are cached on '
+        "disk; the first-run compile cost is measured apart, in two fresh processes (an empty "
+        "cache, then the filled one). "
         "glassnet: `MLP`, then `fit(epochs=1)` per turn, continuing with the same optimizer "
         "and shuffling generator, timed by an `on_epoch_begin`/`on_epoch_end` callback (fit's "
         "one-off input checks, as in `fit(epochs=N)`, fall outside; JSON `fit_call_seconds` "
@@ -368,7 +415,10 @@ def method_notes(args: argparse.Namespace) -> list[str]:
         "NumPy loop: the same math without a library, a floor for glassnet's overhead.",
         "GFLOP/s: matrix-product FLOPs per epoch (per sample 6·Σ n_in·n_out − 2·n_in₀·n_out₀: "
         "forward, dL/dW and dL/dx except the first layer's) ÷ median s/epoch; elementwise work "
-        "is not counted. % of peak: against the best float32 `A @ B` measured first.",
+        "is not counted. % of peak: against the best float32 `A @ B` measured first. FLOP "
+        "floor: the epoch's FLOPs at the rate NumPy's BLAS reaches on the step's own product "
+        "shapes (forward, dL/dW, dL/dx at that batch size), i.e. the time of the matrix "
+        "products alone.",
         f"Prediction: class probabilities from the trained network; 1 sample: median over blocks "
         f"of {args.latency_block} calls (up to {args.latency_calls:,} calls); batch: median of up "
         f"to {args.throughput_calls} calls on {args.throughput_batch:,} test images. PyTorch: "
@@ -378,8 +428,8 @@ def method_notes(args: argparse.Namespace) -> list[str]:
         "training set (baseline), resets the kernel's peak-RSS counter, trains one epoch and "
         "reads the peak (VmHWM); the whole process counts, interpreter and libraries included.",
         "Import time: median of fresh `python -c 'import glassnet'` runs minus `python -c pass`.",
-        f"Threads: {args.threads} for every framework, set in OMP/OPENBLAS/MKL_NUM_THREADS before "
-        "NumPy and PyTorch load, torch.set_num_threads, and threadpoolctl.",
+        f"Threads: {args.threads} for every framework, set in OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS "
+        "before NumPy, numba and PyTorch load, torch.set_num_threads, and threadpoolctl.",
     ]
 
 

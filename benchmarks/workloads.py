@@ -219,6 +219,7 @@ class GlassnetTrainer(Trainer):
     key = "glassnet"
     label = "glassnet"
     imports = ("glassnet",)
+    kernel = "auto"  # compiled numba kernels when installed (issue 12)
 
     def __init__(self, workload, weights, seed):
         super().__init__(workload, weights, seed)
@@ -233,10 +234,15 @@ class GlassnetTrainer(Trainer):
         params = self.model.parameters()
         if workload.optimizer == "sgd":
             self.optimizer = gn.SGD(
-                params, learning_rate=workload.learning_rate, momentum=workload.momentum
+                params,
+                learning_rate=workload.learning_rate,
+                momentum=workload.momentum,
+                kernel=self.kernel,
             )
         else:
-            self.optimizer = gn.Adam(params, learning_rate=workload.learning_rate)
+            self.optimizer = gn.Adam(
+                params, learning_rate=workload.learning_rate, kernel=self.kernel
+            )
         self.fit_call_seconds: list[float] = []
 
     def train(self, X, y, epochs):
@@ -250,6 +256,7 @@ class GlassnetTrainer(Trainer):
             optimizer=self.optimizer,
             shuffle=True,
             callbacks=[timer],
+            kernel=self.kernel,
         )
         self.fit_call_seconds.append(time.perf_counter() - start)  # with fit's input checks
         return timer.seconds
@@ -268,7 +275,19 @@ class GlassnetTrainer(Trainer):
         return glassnet.__version__
 
     def notes(self):
-        return {"dtype": str(self.model.dtype), "fit_call_seconds": self.fit_call_seconds}
+        return {
+            "dtype": str(self.model.dtype),
+            "fit_call_seconds": self.fit_call_seconds,
+            "kernel": self.optimizer.kernel,  # the path "auto" took: "numba" or "numpy"
+        }
+
+
+class GlassnetNumpyTrainer(GlassnetTrainer):
+    """glassnet on its NumPy path (``kernel="numpy"``): what a machine without numba runs."""
+
+    key = "glassnet-numpy"
+    label = "glassnet, NumPy path"
+    kernel = "numpy"
 
 
 def _epoch_timer(base: type) -> type:
@@ -594,12 +613,20 @@ class SklearnTrainer(Trainer):
 
 TRAINERS: dict[str, type[Trainer]] = {
     t.key: t
-    for t in (GlassnetTrainer, NumpyTrainer, TorchTrainer, TorchDataLoaderTrainer, SklearnTrainer)
+    for t in (
+        GlassnetTrainer,
+        GlassnetNumpyTrainer,
+        NumpyTrainer,
+        TorchTrainer,
+        TorchDataLoaderTrainer,
+        SklearnTrainer,
+    )
 }
 
 # The Python module each peer needs, and how to install it.
 REQUIREMENTS = {
     "glassnet": ("glassnet", "pip install -e ."),
+    "glassnet-numpy": ("glassnet", "pip install -e ."),
     "numpy": ("numpy", "pip install numpy"),
     "torch": ("torch", "pip install torch==2.13.0"),
     "torch-dataloader": ("torch", "pip install torch==2.13.0"),

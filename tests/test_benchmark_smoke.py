@@ -40,8 +40,13 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     for field in ("median_epoch_s", "gflops", "percent_of_peak", "latency_us", "throughput_per_s"):
         assert glassnet[field] > 0, field
     assert 0.0 < glassnet["test_accuracy"] <= 1.0
+    assert glassnet["kernel"] in ("numba", "numpy")  # the path kernel="auto" took
+    assert results["workloads"]["seed"]["matmul_on_shapes"]["floor_epoch_s"] > 0
+    assert results["kernels"]["compile_cost"] is None  # measured in full runs only
     memory = glassnet["memory"]
     assert memory["peak_training_mib"] >= memory["baseline_mib"] > 0
     statuses = {t["target"]: t["status"] for t in results["targets"]}
     assert statuses["seed: one-sample predict_proba latency"] in ("PASS", "MISS", "inconclusive")
     assert statuses["seed: PyTorch eager time per epoch ÷ glassnet's"] == "n/a"  # not run
+    regression = "seed: without numba, no regression (NumPy path ÷ baseline glassnet)"
+    assert statuses[regression] == "n/a"  # glassnet-numpy not run

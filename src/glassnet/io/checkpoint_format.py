@@ -78,7 +78,9 @@ def optimizer_document(optimizer: optimizers.Optimizer, saved: dict[str, Any]) -
 
 
 def _optimizer_options(cls: type) -> set[str]:
-    return set(signature(cls).parameters) - {"parameters", "learning_rate"}
+    # kernel= says how this machine runs the update (NumPy or numba), not what the update is: a
+    # resumed optimizer takes its own default ("auto"), the weights being the same on either path
+    return set(signature(cls).parameters) - {"parameters", "learning_rate", "kernel"}
 
 
 # ---------------------------------------------------------------------- loading

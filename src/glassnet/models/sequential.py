@@ -18,6 +18,7 @@ from .. import losses, metrics
 from ..errors import ShapeError
 from ..losses import Loss
 from ..nn import activations
+from ..nn.dense import Dense
 from ..nn.layer import Layer
 from ..parameter import Buffer, Parameter, pack_parameters
 from ..train import loop, optimizers
@@ -27,6 +28,8 @@ from ..train.optimizers import Optimizer
 from .checks import check_inputs, check_targets
 
 OUTPUTS = ("softmax", "sigmoid", "identity")
+# predict_proba on up to this many samples takes the lean path (`Sequential.lean_proba`).
+LEAN_MAX_SAMPLES = 64
 
 
 class Sequential:
@@ -264,6 +267,8 @@ class Sequential:
         if self.output == "identity":
             raise TypeError("This is a regression model (output='identity'): use predict().")
         X = self.check_inputs(X)
+        if len(X) <= LEAN_MAX_SAMPLES and self.output == "softmax" and self._lean():
+            return self.lean_proba(X)
         probabilities = self._output_function(self._raw_outputs(X, batch_size))
         if self.output == "sigmoid" and self.n_outputs == 1:
             return np.hstack([1.0 - probabilities, probabilities])
@@ -285,6 +290,41 @@ class Sequential:
             labels = (out > 0).astype(np.int64)  # σ(z) > ½ ⇔ z > 0
             return labels[:, 0] if self.n_outputs == 1 else labels
         return out[:, 0] if self.n_outputs == 1 else out
+
+    def lean_proba(self, X: np.ndarray) -> np.ndarray:
+        """Softmax probabilities of a few checked samples, the forward pass written out.
+
+        The same math as ``forward`` and the softmax, number for number (so `trace` shows what
+        prediction computed), for networks of Dense layers and elementwise activations:
+        z = x·W + b, then a = f(z), layer after layer, then the softmax. It skips what a
+        one-sample call pays for and does not need: the per-layer input checks and the
+        activations cached for backward.
+
+        Shapes
+        ------
+        X : (n, n_inputs), already checked (`check_inputs`) → (n, n_classes)
+        """
+        a = X
+        for layer in self.layers:
+            if type(layer) is Dense:
+                a = a.dot(layer.W.value)
+                if layer.b is not None:
+                    a += layer.b.value
+            else:
+                a = layer.function(a)  # type: ignore[attr-defined]
+        return self._output_function(a)
+
+    def _lean(self) -> bool:
+        """Can `lean_proba` run this network? Only Dense layers and elementwise activations."""
+        key = (id(self.layers), len(self.layers))
+        if self.__dict__.get("_lean_key") != key:
+            self._lean_ok = all(
+                (type(layer) is Dense and layer.dtype == self.dtype)
+                or type(layer) in _LEAN_ACTIVATIONS
+                for layer in self.layers
+            )
+            self._lean_key = key
+        return self._lean_ok
 
     def _raw_outputs(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         if len(X) <= batch_size:
@@ -375,6 +415,7 @@ class Sequential:
         communicator: Communicator | None = None,
         sample_weight: Any = None,
         class_weight: Any = None,
+        kernel: str | None = None,
     ) -> History:
         """Train by mini-batch gradient descent.
 
@@ -419,6 +460,12 @@ class Sequential:
         class_weight : "balanced" or dict, optional
             Weights per class id, multiplied into ``sample_weight``: ``{1: 5.0}``, or "balanced"
             for n / (n_classes · n_c), scikit-learn's rule (softmax or one sigmoid output).
+        kernel : {"auto", "numpy", "numba"}, optional
+            How the hot elementwise work runs (the loss gradient, activations, and the update of
+            an optimizer fit builds by name): NumPy, or compiled numba kernels (the ``fast``
+            extra); "auto": numba when installed. Default: each keeps its own ``kernel``
+            ("auto" unless set). Same seed → bit-identical weights on each path; the two paths
+            agree to float rounding.
 
         Returns
         -------
@@ -455,6 +502,7 @@ class Sequential:
             communicator=communicator,
             sample_weight=sample_weight,
             class_weight=class_weight,
+            kernel=kernel,
         )
 
     def training_state(self) -> TrainingState:
@@ -556,6 +604,12 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}], output={self.output!r})"
+
+
+# elementwise activations: f(z) row by row is f of the batch (not Softmax in the middle)
+_LEAN_ACTIVATIONS = tuple(
+    cls for name, cls in activations.ACTIVATIONS.items() if name not in ("softmax",)
+)
 
 
 def _by_name(items: list[Any], what: str) -> dict[str, Any]:

@@ -3,6 +3,12 @@
 Each derivative is computed from the cached *output* where the function allows it
 (sigmoid′ = a(1 − a), tanh′ = 1 − a², ReLU′ = [a > 0]): the output is what forward produced
 anyway, so backward needs no extra memory and no second evaluation of f.
+
+An activation's ``kernel`` ("auto", the default: numba when installed; "numpy"; "numba"; `fit`
+sets it from its own ``kernel=`` argument) selects a compiled path for the hot elementwise
+work: sigmoid's forward in training, and each derivative times the incoming gradient, in one
+pass each (`glassnet.kernels.elementwise`). The NumPy code below is the reference those kernels
+are tested against.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..errors import check_real
 from .layer import Layer
 from .options import Option
@@ -25,9 +32,21 @@ _HALF = {np.dtype(t): np.array(0.5, t) for t in (np.float16, np.float32, np.floa
 class Activation(Layer):
     """Base class: an elementwise (or row-wise) function with no parameters."""
 
+    kernel = "auto"  # or "numpy", "numba": see the module docstring
+
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
         self._a: np.ndarray | None = None
+
+    def compiled(self, x: np.ndarray, grad: np.ndarray | None = None) -> bool:
+        """Take the compiled path? When chosen, for contiguous float32/64 arrays of one dtype."""
+        return (
+            self.kernel != "numpy"
+            and kernels.resolve(self.kernel) == "numba"
+            and x.dtype in (np.float32, np.float64)
+            and x.flags.c_contiguous
+            and (grad is None or (grad.dtype == x.dtype and grad.flags.c_contiguous))
+        )
 
     def function(self, z: np.ndarray) -> np.ndarray:
         """f(z) without caching anything (used by inspection and prediction)."""
@@ -77,7 +96,17 @@ class Sigmoid(Activation):
         a += half
         return a
 
+    def forward(self, z, training=False):
+        # compiled in training only: prediction computes what `function` (and so trace) shows
+        if training and self.compiled(z):
+            self._a = kernels.compiled_elementwise().sigmoid(z.reshape(-1)).reshape(z.shape)
+            return self._a
+        return super().forward(z, training)
+
     def backward(self, grad_a):
+        if self.compiled(self._a, grad_a):
+            fused = kernels.compiled_elementwise().sigmoid_backward
+            return fused(self._a.reshape(-1), grad_a.reshape(-1)).reshape(grad_a.shape)
         grad_z = 1.0 - self._a
         grad_z *= self._a
         grad_z *= grad_a
@@ -92,6 +121,9 @@ class Tanh(Activation):
         return np.tanh(z)
 
     def backward(self, grad_a):
+        if self.compiled(self._a, grad_a):
+            fused = kernels.compiled_elementwise().tanh_backward
+            return fused(self._a.reshape(-1), grad_a.reshape(-1)).reshape(grad_a.shape)
         grad_z = np.square(self._a)
         np.subtract(1.0, grad_z, out=grad_z)
         grad_z *= grad_a
@@ -106,6 +138,9 @@ class ReLU(Activation):
         return np.maximum(z, 0.0, dtype=z.dtype)
 
     def backward(self, grad_a):
+        if self.compiled(self._a, grad_a):
+            fused = kernels.compiled_elementwise().relu_backward
+            return fused(self._a.reshape(-1), grad_a.reshape(-1)).reshape(grad_a.shape)
         return grad_a * (self._a > 0)
 
 

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .. import kernels
 from ..errors import DataError, TrainingDivergedError, check_positive_int, check_real
 from ..losses import Loss
 from .callbacks import Callback, History, PrintProgress
@@ -227,8 +228,10 @@ def fit(
     communicator: Communicator | None = None,
     sample_weight: Any = None,
     class_weight: Any = None,
+    kernel: str | None = None,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
+    path = None if kernel is None else kernels.resolve(kernel)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     X = model.check_inputs(X)
@@ -258,6 +261,15 @@ def fit(
     loss_fn = model.resolve_loss(loss)
     model.optimizer = chosen = model.resolve_optimizer(optimizer, learning_rate)
     model.loss = loss_fn
+    if path is not None:
+        # One path for the loss, the layers that have a compiled path, and an optimizer that
+        # fit builds (an optimizer given to fit keeps its own kernel= choice).
+        loss_fn.kernel = path
+        for layer in model.layers:
+            if hasattr(layer, "kernel"):
+                layer.kernel = path
+        if not isinstance(optimizer, Optimizer):
+            chosen.kernel = path
     rng = np.random.default_rng(seed) if seed is not None else model.rng
     for layer in model.layers:
         if layer.uses_rng:

@@ -8,6 +8,11 @@ When the parameters are packed into one buffer (as in every `Sequential`), the r
 once to the whole buffer: the rules are elementwise, so the result is identical and the update
 costs a handful of NumPy calls instead of a handful per array. All updates are in place (``out=``)
 and allocate nothing after the first step.
+
+``kernel="numba"`` (the default "auto" when numba is installed) runs each rule as one compiled
+pass over the buffer instead (`glassnet.kernels.updates`): the same formula per element, in the
+same order, so the weights come out bit-identical; the NumPy code below stays the reference and
+the fallback.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..errors import check_real
 from ..parameter import Parameter, flat_view
 
@@ -50,7 +56,9 @@ class Optimizer:
         parameters: Iterable[Parameter],
         learning_rate: LearningRate = 0.01,
         clip_norm: float | None = None,
+        kernel: str = "auto",
     ) -> None:
+        self.kernel = kernels.resolve(kernel)
         self.parameters = list(parameters)
         if not self.parameters:
             raise ValueError(
@@ -68,6 +76,7 @@ class Optimizer:
         """Update the packed buffer as one array when the parameters tile one (see module doc)."""
         packed = flat_view(self.parameters)
         self._targets = [packed] if packed is not None else self.parameters
+        self._compilable = all(map(compilable, self._targets))
 
     @property
     def current_learning_rate(self) -> float:
@@ -78,13 +87,23 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter from its gradient."""
         lr = self.current_learning_rate
+        compiled = self.kernel == "numba" and self._compilable
+        scale = 1.0
         if self.clip_norm is not None:
-            clip_gradients(self._targets, self.clip_norm)
+            if compiled:  # the norm in one compiled pass; the kernels rescale as they update
+                update = kernels.compiled_updates()
+                norm = math.sqrt(sum(update.sum_of_squares(flat(p.grad)) for p in self._targets))
+                scale = clip_scale(norm, self.clip_norm)
+            else:
+                clip_gradients(self._targets, self.clip_norm)
         for param in self._targets:
             state = self.state.get(param.name)
             if state is None:
                 state = self.state[param.name] = self._new_state(param)
-            self._update(param, state, lr)
+            if compiled:
+                self._update_compiled(param, state, lr, scale)
+            else:
+                self._update(param, state, lr)
         self.iterations += 1
 
     def _new_state(self, param: Parameter) -> dict[str, Any]:
@@ -93,6 +112,17 @@ class Optimizer:
 
     def _update(self, param: Parameter, state: dict[str, Any], lr: float) -> None:
         raise NotImplementedError
+
+    def _update_compiled(
+        self, param: Parameter, state: dict[str, Any], lr: float, scale: float
+    ) -> None:
+        """`_update` as one compiled pass, the gradient first multiplied by ``scale`` (clipping).
+
+        A subclass without a compiled kernel runs its NumPy rule.
+        """
+        if scale != 1.0:
+            param.grad *= scale
+        self._update(param, state, lr)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume: the step count and copies of the state arrays."""
@@ -124,6 +154,26 @@ class Optimizer:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
 
 
+def compilable(param: Parameter) -> bool:
+    """Can a compiled kernel update ``param``? float32/float64, contiguous value and gradient."""
+    value, grad = param.value, param.grad
+    return (
+        value.dtype in (np.float32, np.float64)
+        and value.flags.c_contiguous
+        and grad.flags.c_contiguous
+    )
+
+
+def flat(array: np.ndarray) -> np.ndarray:
+    """A contiguous array as a 1-D view (no copy), as the compiled kernels take it."""
+    return array.reshape(-1)
+
+
+def clip_scale(norm: float, max_norm: float) -> float:
+    """The factor that brings a gradient of L2 norm ``norm`` down to at most ``max_norm``."""
+    return max_norm / (norm + 1e-12) if norm > max_norm else 1.0
+
+
 def l2_gradient(param: Parameter, weight_decay: float, out: np.ndarray) -> np.ndarray:
     """g + λ·w written into ``out``: L2 regularisation folded into the gradient."""
     np.multiply(param.value, weight_decay, out=out)
@@ -138,8 +188,8 @@ def clip_gradients(parameters: Iterable[Parameter], max_norm: float) -> float:
     """
     parameters = list(parameters)
     norm = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in parameters))
-    if norm > max_norm:
-        scale = max_norm / (norm + 1e-12)
+    scale = clip_scale(norm, max_norm)
+    if scale != 1.0:
         for p in parameters:
             p.grad *= scale
     return norm
@@ -169,8 +219,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
         clip_norm: float | None = None,
+        kernel: str = "auto",
     ) -> None:
-        super().__init__(parameters, learning_rate, clip_norm)
+        super().__init__(parameters, learning_rate, clip_norm, kernel)
         self.momentum = check_real(momentum, "momentum", 0.0, 1.0)
         self.weight_decay = check_real(weight_decay, "weight_decay", 0.0)
         if nesterov and self.momentum == 0.0:
@@ -203,6 +254,19 @@ class SGD(Optimizer):
             np.multiply(v, lr, out=scratch)
             w -= scratch  # w − lr·v
 
+    def _update_compiled(self, param, state, lr, scale):
+        v = state.get("velocity", state["scratch"])  # (not read without momentum)
+        kernels.compiled_updates().sgd(
+            flat(param.value),
+            flat(param.grad),
+            flat(v),
+            lr,
+            self.momentum,
+            self.weight_decay,
+            self.nesterov,
+            scale,
+        )
+
 
 class Adam(Optimizer):
     """Adam: gradient descent with running averages of the gradient and its square.
@@ -215,6 +279,8 @@ class Adam(Optimizer):
     for decoupled weight decay.
     """
 
+    decoupled = False  # AdamW: the decay shrinks w instead of joining the gradient
+
     def __init__(
         self,
         parameters: Iterable[Parameter],
@@ -224,8 +290,9 @@ class Adam(Optimizer):
         epsilon: float = 1e-8,
         weight_decay: float = 0.0,
         clip_norm: float | None = None,
+        kernel: str = "auto",
     ) -> None:
-        super().__init__(parameters, learning_rate, clip_norm)
+        super().__init__(parameters, learning_rate, clip_norm, kernel)
         self.beta1 = check_real(beta1, "beta1", 0.0, 1.0)
         self.beta2 = check_real(beta2, "beta2", 0.0, 1.0)
         self.epsilon = check_real(epsilon, "epsilon", 0.0)
@@ -235,6 +302,9 @@ class Adam(Optimizer):
         state = super()._new_state(param)
         state["m"] = np.zeros_like(param.value)
         state["v"] = np.zeros_like(param.value)
+        if self.weight_decay and not self.decoupled:
+            # g + λ·w needs its own buffer: "scratch" is overwritten while g is still needed
+            state["scratch_decay"] = np.empty_like(param.value)
         return state
 
     def _decay(self, param, state, lr):
@@ -268,6 +338,25 @@ class Adam(Optimizer):
         scratch *= step_size
         param.value -= scratch
 
+    def _update_compiled(self, param, state, lr, scale):
+        t = self.iterations + 1
+        root_correction = math.sqrt(1.0 - self.beta2**t)
+        decay = self.weight_decay
+        kernels.compiled_updates().adam(
+            flat(param.value),
+            flat(param.grad),
+            flat(state["m"]),
+            flat(state["v"]),
+            self.beta1,
+            self.beta2,
+            self.epsilon * root_correction,
+            lr * root_correction / (1.0 - self.beta1**t),
+            decay,
+            self.decoupled,
+            1.0 - lr * decay,  # AdamW's shrink factor
+            scale,
+        )
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): w ← w − lr·λ·w, then the Adam step.
@@ -275,6 +364,8 @@ class AdamW(Adam):
     The decay does not pass through the moment estimates, so it shrinks every weight at the same
     relative rate whatever its gradient history.
     """
+
+    decoupled = True
 
     def __init__(
         self,
@@ -285,8 +376,11 @@ class AdamW(Adam):
         epsilon: float = 1e-8,
         weight_decay: float = 0.01,
         clip_norm: float | None = None,
+        kernel: str = "auto",
     ) -> None:
-        super().__init__(parameters, learning_rate, beta1, beta2, epsilon, weight_decay, clip_norm)
+        super().__init__(
+            parameters, learning_rate, beta1, beta2, epsilon, weight_decay, clip_norm, kernel
+        )
 
     def _decay(self, param, state, lr):
         if self.weight_decay:
@@ -310,8 +404,9 @@ class RMSprop(Optimizer):
         epsilon: float = 1e-8,
         weight_decay: float = 0.0,
         clip_norm: float | None = None,
+        kernel: str = "auto",
     ) -> None:
-        super().__init__(parameters, learning_rate, clip_norm)
+        super().__init__(parameters, learning_rate, clip_norm, kernel)
         self.rho = check_real(rho, "rho", 0.0, 1.0)
         self.epsilon = check_real(epsilon, "epsilon", 0.0)
         self.weight_decay = check_real(weight_decay, "weight_decay", 0.0)
@@ -336,6 +431,18 @@ class RMSprop(Optimizer):
         np.divide(g, scratch, out=scratch)
         scratch *= lr
         param.value -= scratch
+
+    def _update_compiled(self, param, state, lr, scale):
+        kernels.compiled_updates().rmsprop(
+            flat(param.value),
+            flat(param.grad),
+            flat(state["square_avg"]),
+            self.rho,
+            self.epsilon,
+            lr,
+            self.weight_decay,
+            scale,
+        )
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -1,0 +1,209 @@
+"""Optimizer updates compiled by numba: one pass over the parameter buffer per step.
+
+Each rule is one loop whose body is the per-element formula, in the same operation order as the
+NumPy reference in `glassnet.train.optimizers` — so on float32 and float64 the weights come out
+bit-identical to it: every operation here is a correctly rounded IEEE operation (``+ − × ÷ √``),
+numba contracts nothing into fused multiply-adds without ``fastmath``, and ``error_model=
+"numpy"`` lets a division by zero give inf as NumPy's does (numba's default "python" model
+checks every division instead, which also keeps the loop from using SIMD instructions).
+
+The NumPy path makes a dozen passes over the buffer for Adam; each loop here reads and writes
+every number once. For big buffers, ``*_parallel`` splits the buffer into `CHUNKS` slices and
+runs the same loop on each with ``prange`` (numba's threads).
+
+Scalars are passed in the arrays' dtype (``w.dtype.type(lr)``), as NumPy itself converts a
+Python float next to a float32 array, so both paths round the same numbers.
+
+Shapes: every array is 1-D and contiguous, all of one size ``n`` (the packed buffer, or one
+parameter's ``.value.reshape(-1)``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numba
+import numpy as np
+from numba import prange
+
+# Below this many numbers, waking numba's threads costs more than the pass they would share.
+PARALLEL_MIN_SIZE = 1 << 17
+# Slices of a parallel pass: a fixed count, so a sum over them adds in the same order whatever
+# the number of threads.
+CHUNKS = 16
+
+jit = numba.njit(cache=True, error_model="numpy")
+jit_parallel = numba.njit(cache=True, error_model="numpy", parallel=True)
+
+
+def use_parallel(n: int) -> bool:
+    """Split a pass of ``n`` numbers over threads? Only big ones, and only from the main thread.
+
+    NOTE: numba's default thread pool must not be entered by two threads at once (it aborts the
+    process); the lab trains in worker threads, so those run the serial loop.
+    """
+    return n >= PARALLEL_MIN_SIZE and threading.current_thread() is threading.main_thread()
+
+
+@jit
+def chunk(c, n):
+    """The bounds [lo, hi) of slice ``c`` of ``CHUNKS`` over n numbers."""
+    size = (n + CHUNKS - 1) // CHUNKS
+    return min(c * size, n), min((c + 1) * size, n)
+
+
+# ---------------------------------------------------------------------------------- SGD
+
+
+@jit
+def sgd_loop(w, g, v, lr, momentum, lr_momentum, weight_decay, scale, flags):
+    """g ← s·g (clipping); g ← g + λ·w; v ← μ·v + g; w ← w − lr·v (Nesterov: w − lr·g − lr·μ·v).
+
+    Without momentum: w ← w − lr·g, and ``v`` is not read. ``flags``: (clip, decay, momentum,
+    nesterov).
+    """
+    clip, decay, use_momentum, nesterov = flags
+    for i in range(w.size):
+        gi = g[i] * scale
+        if clip:
+            g[i] = gi  # the clipped gradient stays visible, as on the NumPy path
+        if decay:
+            gi = w[i] * weight_decay + gi
+        if not use_momentum:
+            w[i] = w[i] - gi * lr
+            continue
+        vi = v[i] * momentum + gi
+        v[i] = vi
+        if nesterov:
+            w[i] = (w[i] - gi * lr) - vi * lr_momentum
+        else:
+            w[i] = w[i] - vi * lr
+
+
+@jit_parallel
+def sgd_parallel(w, g, v, lr, momentum, lr_momentum, weight_decay, scale, flags):
+    for c in prange(CHUNKS):
+        lo, hi = chunk(c, w.size)
+        w_c, g_c, v_c = w[lo:hi], g[lo:hi], v[lo:hi]
+        sgd_loop(w_c, g_c, v_c, lr, momentum, lr_momentum, weight_decay, scale, flags)
+
+
+def sgd(w, g, v, lr, momentum, weight_decay, nesterov, scale) -> None:
+    """One SGD step in place on ``w`` and ``v`` (and ``g``, when ``scale`` clips it).
+
+    Without momentum ``v`` is not read: pass any array of ``w``'s size and dtype.
+    """
+    t = w.dtype.type
+    flags = (scale != 1.0, weight_decay != 0.0, momentum != 0.0, bool(nesterov))
+    args = (w, g, v, t(lr), t(momentum), t(lr * momentum), t(weight_decay), t(scale), flags)
+    (sgd_parallel if use_parallel(w.size) else sgd_loop)(*args)
+
+
+# ---------------------------------------------------------------------------------- Adam, AdamW
+
+
+@jit
+def adam_loop(w, g, m, v, c1, c2, eps, step, weight_decay, shrink, scale, flags):
+    """g ← s·g; w ← w·(1 − lr·λ) (AdamW) or g ← g + λ·w (Adam);
+    m ← m + (1−β₁)(g − m); v ← v + (1−β₂)(g² − v); w ← w − step · m / (√v + ε′).
+
+    ``step`` = lr·√(1−β₂ᵗ)/(1−β₁ᵗ) and ε′ = ε·√(1−β₂ᵗ): Adam's bias correction folded into two
+    scalars (see `glassnet.train.optimizers.Adam`). ``flags``: (clip, L2 decay, decoupled decay).
+    """
+    clip, decay, decoupled = flags
+    for i in range(w.size):
+        gi = g[i] * scale
+        if clip:
+            g[i] = gi
+        if decoupled:
+            w[i] = w[i] * shrink
+        elif decay:
+            gi = w[i] * weight_decay + gi
+        mi = m[i] + (gi - m[i]) * c1
+        vi = v[i] + (gi * gi - v[i]) * c2
+        m[i] = mi
+        v[i] = vi
+        w[i] = w[i] - (mi / (np.sqrt(vi) + eps)) * step
+
+
+@jit_parallel
+def adam_parallel(w, g, m, v, c1, c2, eps, step, weight_decay, shrink, scale, flags):
+    for c in prange(CHUNKS):
+        lo, hi = chunk(c, w.size)
+        w_c, g_c, m_c, v_c = w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
+        adam_loop(w_c, g_c, m_c, v_c, c1, c2, eps, step, weight_decay, shrink, scale, flags)
+
+
+def adam(w, g, m, v, beta1, beta2, eps, step, weight_decay, decoupled, shrink, scale) -> None:
+    """One Adam step in place (``decoupled``: AdamW's, ``shrink`` = 1 − lr·λ).
+
+    ``eps`` and ``step`` carry the bias correction of step t (see `adam_loop`).
+    """
+    t = w.dtype.type
+    flags = (scale != 1.0, weight_decay != 0.0 and not decoupled, bool(decoupled))
+    loop = adam_parallel if use_parallel(w.size) else adam_loop
+    c1, c2 = t(1.0 - beta1), t(1.0 - beta2)
+    loop(w, g, m, v, c1, c2, t(eps), t(step), t(weight_decay), t(shrink), t(scale), flags)
+
+
+# ---------------------------------------------------------------------------------- RMSprop
+
+
+@jit
+def rmsprop_loop(w, g, s, c, eps, lr, weight_decay, scale, flags):
+    """g ← s·g; g ← g + λ·w; sq ← sq + (1−ρ)(g² − sq); w ← w − lr · g / (√sq + ε).
+
+    ``flags``: (clip, decay).
+    """
+    clip, decay = flags
+    for i in range(w.size):
+        gi = g[i] * scale
+        if clip:
+            g[i] = gi
+        if decay:
+            gi = w[i] * weight_decay + gi
+        si = s[i] + (gi * gi - s[i]) * c
+        s[i] = si
+        w[i] = w[i] - (gi / (np.sqrt(si) + eps)) * lr
+
+
+@jit_parallel
+def rmsprop_parallel(w, g, s, c, eps, lr, weight_decay, scale, flags):
+    for k in prange(CHUNKS):
+        lo, hi = chunk(k, w.size)
+        rmsprop_loop(w[lo:hi], g[lo:hi], s[lo:hi], c, eps, lr, weight_decay, scale, flags)
+
+
+def rmsprop(w, g, s, rho, eps, lr, weight_decay, scale) -> None:
+    """One RMSprop step in place on ``w`` and ``s`` (the running mean of g²)."""
+    t = w.dtype.type
+    flags = (scale != 1.0, weight_decay != 0.0)
+    args = (w, g, s, t(1.0 - rho), t(eps), t(lr), t(weight_decay), t(scale), flags)
+    (rmsprop_parallel if use_parallel(w.size) else rmsprop_loop)(*args)
+
+
+# ---------------------------------------------------------------------------------- clipping
+
+
+@jit
+def sum_of_squares_loop(g):
+    """Σ gᵢ², accumulated in float64 whatever g's dtype (a million float32 squares keep digits)."""
+    total = 0.0
+    for i in range(g.size):
+        gi = np.float64(g[i])
+        total += gi * gi
+    return total
+
+
+@jit_parallel
+def sum_of_squares_parallel(g):
+    partial = np.zeros(CHUNKS)
+    for c in prange(CHUNKS):
+        lo, hi = chunk(c, g.size)
+        partial[c] = sum_of_squares_loop(g[lo:hi])
+    return partial.sum()  # the slices' sums in a fixed order: deterministic
+
+
+def sum_of_squares(g) -> float:
+    """Σ gᵢ² in float64: the squared L2 norm that gradient clipping needs."""
+    return float((sum_of_squares_parallel if use_parallel(g.size) else sum_of_squares_loop)(g))
