@@ -14,7 +14,7 @@ import glassnet as gn
 
 from .application import UserError
 from .data import Data
-from .options import DEFAULT_HIDDEN, DEFAULT_OPTIMIZER
+from .options import DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, MAX_PARAMETERS
 
 
 def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
@@ -56,7 +56,17 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
             raise UserError(
                 f"--hidden must be sizes joined by ',', e.g. 16,16, got {hidden!r}."
             ) from None
+        if not sizes_hidden and hidden is not None and str(hidden).strip():
+            raise UserError(f"--hidden must be sizes joined by ',', e.g. 16,16, got {hidden!r}.")
+        if any(size < 1 for size in sizes_hidden):
+            raise UserError(f"--hidden sizes must be at least 1, got {hidden!r}.")
         sizes = [n_features, *sizes_hidden, n_outputs]
+    n_parameters = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if n_parameters > MAX_PARAMETERS:
+        raise UserError(
+            f"The network {'-'.join(map(str, sizes))} would have {n_parameters:,} parameters; "
+            f"glassnet train builds at most {MAX_PARAMETERS:,}. Use smaller layers."
+        )
     activation = options["activation"]
     if activation == "step":
         raise UserError(

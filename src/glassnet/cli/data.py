@@ -15,6 +15,7 @@ import numpy as np
 from glassnet import datasets
 
 from .application import UserError
+from .options import MAX_IMAGE_SIDE
 
 
 @dataclass
@@ -39,8 +40,10 @@ def _parse_size(text: str) -> tuple[int, int]:
         raise UserError(
             f"--image-size must look like 28x28 (height x width), got {text!r}."
         ) from None
-    if height < 1 or width < 1:
-        raise UserError(f"--image-size must be positive, got {text!r}.")
+    if not (1 <= height <= MAX_IMAGE_SIDE and 1 <= width <= MAX_IMAGE_SIDE):
+        raise UserError(
+            f"--image-size sides must be from 1 to {MAX_IMAGE_SIDE} pixels, got {text!r}."
+        )
     return height, width
 
 
@@ -94,6 +97,11 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
         size = _parse_size(options["image_size"])
         folder = datasets.load_image_folder(path, size=size, color=options["color"])
         X, y = folder.flat(), folder.y
+        # Dark ink on light paper (scans, drawings) is inverted to bright-on-dark as MNIST
+        # is, and recorded so that every tool inverts new images the same way.
+        invert = options["color"] == "grayscale" and float(X.mean()) > 0.5
+        if invert:
+            X = 1.0 - X
         X_train, X_test, y_train, y_test = datasets.train_test_split(
             X, y, test_size=0.2, seed=options["seed"]
         )
@@ -111,6 +119,7 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
                 "color": options["color"],
                 "scale": 1.0,
                 "mnist_centering": False,
+                "invert": invert,
             },
             notes=notes,
         )
@@ -118,18 +127,35 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
         raise UserError(f"{path}: expected a .csv file or a folder of images.")
     if not options["target"]:
         raise UserError(f"{path} is a table: name the column to predict with --target COLUMN.")
-    table = datasets.load_csv(path, target=options["target"])
+    features = options.get("features")
+    chosen = [f.strip() for f in str(features).split(",") if f.strip()] if features else None
+    if features is not None and not chosen:
+        raise UserError("--features must name at least one column, e.g. --features age,city.")
+    try:
+        table = datasets.load_csv(
+            path, target=options["target"], features=chosen, categorical="auto"
+        )
+    except datasets.DatasetError as error:
+        raise UserError(_cli_words(str(error))) from None
     X_train, X_test, y_train, y_test = datasets.train_test_split(
         table.X,
         table.y,
         test_size=0.2,
         seed=options["seed"],
     )
-    scaler = datasets.Standardizer().fit(X_train)
-    notes.append(
-        f"Data: {len(table.X)} rows, {table.X.shape[1]} features from {path} "
-        f"({table.task}, target {table.target_name!r})"
+    recipe = datasets.table_preprocessing(table, X_train, y_train)
+    encoded = (
+        f", {len(table.categories)} text column(s) one-hot encoded" if table.categories else ""
     )
+    notes.append(
+        f"Data: {len(table.X)} rows, {len(table.columns)} columns -> {table.X.shape[1]} "
+        f"features{encoded} from {path} ({table.task}, target {table.target_name!r})"
+    )
+    scaler = datasets.Standardizer.from_dict(recipe["standardizer"])
+    if "target_scaling" in recipe:
+        # Train on the standardised target; train.py folds the scaling back into the model.
+        y_mean, y_scale = recipe["target_scaling"]["mean"], recipe["target_scaling"]["scale"]
+        y_train = ((y_train - y_mean) / y_scale).astype(np.float32)
     return Data(
         path.stem,
         scaler.transform(X_train),
@@ -137,12 +163,20 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
         scaler.transform(X_test),
         y_test,
         list(table.class_names) if table.class_names else None,
-        {
-            "kind": "table",
-            "feature_names": list(table.feature_names),
-            "target": table.target_name,
-            "standardizer": scaler.to_dict(),
-        },
+        recipe,
         task=table.task,
         notes=notes,
     )
+
+
+def _cli_words(message: str) -> str:
+    """A table error in the words of the CLI: its options, not Python's arguments."""
+    for python, cli in (
+        ("features=[...]", "--features a,b"),
+        ("target=", "--target "),
+        ("feature names", "--features names"),
+        ("categorical columns", "text columns"),
+        (", or one-hot encode text columns with categorical='auto'", ""),
+    ):
+        message = message.replace(python, cli)
+    return message

@@ -5,19 +5,22 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 import glassnet as gn
+from glassnet import datasets
 
-from .application import STATE, UserError, guarded
+from .application import STATE, UserError, guarded, plain
 from .building import build_model, make_optimizer, make_schedule
-from .data import load_data
-from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, read_config
+from .data import Data, load_data
+from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, check_options, read_config
 from .progress import JsonLines, ProgressBar
-from .runs import write_run
+from .runs import abandon_run, claim_run, finish_run, what_ran, write_run
 from .scores import evaluate_model, show_scores
+from .watch import GettingWorse, starting_loss
 
 
 @guarded
@@ -67,6 +70,10 @@ def train(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
     target: Annotated[str | None, typer.Option(help="CSV: the column to predict.")] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(help="CSV: the columns to learn from, e.g. age,city (default: all others)."),
+    ] = None,
     image_size: Annotated[
         str | None, typer.Option(help="Image folders: HEIGHTxWIDTH (default 64x64).")
     ] = None,
@@ -83,6 +90,7 @@ def train(
     """Train a network and write a run directory: model, config, history, metrics and plots."""
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
     options = {**TRAIN_DEFAULTS, **read_config(config), **given}
+    check_options(options)
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
@@ -90,14 +98,46 @@ def train(
             f"{options['activation']!r}."
         )
     source = options["data"]
+    # The run's folder is claimed first, so an unwritable --out is found before training.
+    requested = Path(options["out"]) if options["out"] else None
+    partial = claim_run(requested) if requested is not None else None
+    try:
+        _train(options, source, requested, partial)
+    finally:
+        if partial is not None and partial.exists():
+            abandon_run(partial)
+
+
+def _train(
+    options: dict[str, Any], source: str | None, requested: Path | None, partial: Path | None
+) -> None:
     dataset = load_data(source, options)
     if options["limit"]:
         dataset.X_train, dataset.y_train = (
             dataset.X_train[: options["limit"]],
             dataset.y_train[: options["limit"]],
         )
+    if dataset.task == "classification" and np.unique(dataset.y_train).size < 2:
+        only = dataset.class_names[0] if dataset.class_names else dataset.y_train[:1]
+        raise UserError(
+            f"The training data holds one class only ({plain(only)!s}); a classifier needs at "
+            "least two. Check --target, --limit or the class folders."
+        )
+    run = requested or Path(f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
+    if partial is None:
+        partial = claim_run(run)
+    try:
+        _fit_and_write(options, source, dataset, run, partial)
+    finally:
+        if partial.exists():
+            abandon_run(partial)
+
+
+def _fit_and_write(
+    options: dict[str, Any], source: str | None, dataset: Data, run: Path, partial: Path
+) -> None:
     for note in dataset.notes:
-        STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
+        STATE.say(f"[bold]{plain(note)}[/bold]" if note.startswith("MNIST") else plain(note))
     model = build_model(dataset, options)
     chosen_optimizer = make_optimizer(model, options)
     callbacks: list[gn.Callback] = []
@@ -106,6 +146,10 @@ def train(
         callbacks.append(gn.LearningRateScheduler(lr_schedule))
     if options["early_stopping"]:
         callbacks.append(gn.EarlyStopping("val_loss", patience=options["early_stopping"]))
+    rate = float(chosen_optimizer.current_learning_rate)
+    loss_fn = model.resolve_loss(options["loss"])
+    watch = GettingWorse(starting_loss(model, dataset.X_train, dataset.y_train, loss_fn), rate)
+    callbacks.append(watch)
     if STATE.json:
         callbacks.append(JsonLines())
     elif not STATE.quiet:
@@ -118,35 +162,48 @@ def train(
         epochs=options["epochs"],
         batch_size=options["batch_size"],
         optimizer=chosen_optimizer,
-        loss=options["loss"],
+        loss=loss_fn,
         validation_split=options["validation_split"],
         callbacks=callbacks,
         seed=options["seed"],
     )
     seconds = time.perf_counter() - started
+    # Trained on a standardised target: fold the scaling into the last layer (target units).
+    datasets.fold_target_scaling(model, dataset.preprocessing)
     scores = evaluate_model(model, dataset.X_test, dataset.y_test)
-    run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
-    run.mkdir(parents=True, exist_ok=True)
-    options_used = {k: v for k, v in options.items() if v is not None}
-    options_used["data"] = dataset.name if source is None else source
-    write_run(run, model, dataset, history.to_dict(), scores, options_used)
+    epochs_done = len(history.epoch)
+    interrupted = bool(getattr(history, "interrupted", False))
+    ran = what_ran(options, dataset, source, chosen_optimizer, rate, epochs_done)
+    ran["interrupted"] = interrupted
+    if watch.warning:
+        ran["warning"] = watch.warning
+    write_run(partial, model, dataset, history.to_dict(), scores, ran)
+    finish_run(partial, run)
     summary = {
         "event": "done",
         "data": dataset.name,
         "architecture": _arch(model),
-        "epochs": len(history.epoch),
+        "epochs": epochs_done,
+        "interrupted": interrupted,
         "seconds": round(seconds, 2),
         "test": {k: v for k, v in scores.items() if isinstance(v, float)},
         "run": str(run),
     }
+    if watch.warning:
+        summary["warning"] = watch.warning
     if STATE.json:
         STATE.emit(summary)
         return
+    if watch.warning:
+        STATE.error_console.print(plain(watch.warning))
     show_scores(scores, dataset.class_names, title=f"Test set: {len(dataset.X_test):,} samples")
     key = "accuracy" if "accuracy" in scores else "r2"
+    stopped = f"interrupted after epoch {epochs_done}" if interrupted else f"{epochs_done} epochs"
     STATE.console.print(
-        f"test {key}: {scores[key]:.4f}  ({dataset.name}, {_arch(model)}, {len(history.epoch)} "
-        f"epochs in {seconds:.1f} s)  →  {run}"
+        plain(
+            f"test {key}: {scores[key]:.4f}  ({dataset.name}, {_arch(model)}, {stopped} "
+            f"in {seconds:.1f} s)  →  {run}"
+        )
     )
 
 
