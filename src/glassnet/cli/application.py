@@ -39,10 +39,15 @@ class UserError(Exception):
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def printable(text: object) -> str:
+    """Text with control characters (terminal escape sequences) shown as ``\\x1b``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 def plain(text: object) -> str:
     """Text from files or users made safe for the terminal: control characters (escape
     sequences) shown as ``\\x1b`` and Rich markup such as ``[bold]`` shown as written."""
-    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+    return escape(printable(text))
 
 
 def sentence(error: BaseException) -> str:
@@ -116,7 +121,7 @@ def guarded(function: Callable[..., None]) -> Callable[..., None]:
         ) as error:
             if STATE.debug:
                 raise
-            message = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", sentence(error))
+            message = printable(sentence(error))
             print(f"error: {message}", file=sys.stderr)
             raise typer.Exit(1) from None
 

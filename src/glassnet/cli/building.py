@@ -80,7 +80,11 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
 
 def make_optimizer(model: gn.Sequential, options: dict[str, Any]) -> gn.optimizers.Optimizer:
     name, rate = DEFAULT_OPTIMIZER.get(options["activation"], ("adam", 1e-3))
-    name = options["optimizer"] or name
+    if options["optimizer"] and options["optimizer"].lower() != name:
+        # Another optimizer than the activation's pair: its own usual rate, not the pair's
+        # (Adam at SGD's 0.1 diverges).
+        name = options["optimizer"]
+        rate = 0.1 if name.lower() == "sgd" else 1e-3
     rate = options["learning_rate"] if options["learning_rate"] is not None else rate
     extra = {"momentum": options["momentum"]} if name == "sgd" else {}
     return gn.optimizers.get(name, model.parameters(), learning_rate=rate, **extra)

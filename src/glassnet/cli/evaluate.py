@@ -64,16 +64,14 @@ def _table(
         records = [dict(zip(columns, row, strict=True)) for row in _raw_rows(data, columns)]
         X = datasets.prepare_rows(prep, records)
     except datasets.DatasetError as error:
-        raise UserError(plain(error)) from None
+        raise UserError(str(error)) from None
     y = table.y
     if table.class_names is not None and class_names:
         # This file's classes may be fewer than the model's: map them by name.
         index = {name: k for k, name in enumerate(class_names)}
         unknown = [name for name in table.class_names if name not in index]
         if unknown:
-            raise UserError(
-                f"{plain(data)} holds classes the model does not know: {plain(unknown[:5])}."
-            )
+            raise UserError(f"{data} holds classes the model does not know: {unknown[:5]}.")
         y = np.array([index[name] for name in table.class_names], dtype=np.int64)[table.y]
     return X, y
 

@@ -13,7 +13,7 @@ import numpy as np
 import glassnet as gn
 from glassnet import datasets
 
-from .application import UserError, plain
+from .application import UserError, printable
 
 #: The most values one .npy input may hold (checked from its header before reading it).
 MAX_NPY_VALUES = 100_000_000
@@ -31,7 +31,7 @@ def read_inputs(model: gn.Sequential, paths: list[str]) -> tuple[np.ndarray, lis
     for name in paths:
         path = Path(name)
         if not path.is_file():
-            raise UserError(f"No input file at {plain(name)}.")
+            raise UserError(f"No input file at {printable(name)}.")
         suffix = path.suffix.lower()
         if suffix == ".npy":
             array = _read_npy(path)
@@ -40,7 +40,7 @@ def read_inputs(model: gn.Sequential, paths: list[str]) -> tuple[np.ndarray, lis
             )
             if array.ndim != 2 or array.shape[1] != model.n_inputs:
                 raise UserError(
-                    f"{plain(name)}: expected {model.n_inputs} values per sample, got an "
+                    f"{printable(name)}: expected {model.n_inputs} values per sample, got an "
                     f"array of shape {array.shape}."
                 )
             rows.extend(array)
@@ -48,17 +48,17 @@ def read_inputs(model: gn.Sequential, paths: list[str]) -> tuple[np.ndarray, lis
         elif suffix == ".csv":
             columns = datasets.input_columns(prep)
             if not columns:
-                raise UserError(f"{plain(name)}: this model was not trained on a table.")
+                raise UserError(f"{printable(name)}: this model was not trained on a table.")
             records = _read_records(path, columns)
             try:
                 table = datasets.prepare_rows(prep, records)
             except datasets.DatasetError as error:
-                raise UserError(f"{plain(name)}: {plain(error)}") from None
+                raise UserError(f"{printable(name)}: {printable(error)}") from None
             rows.extend(table)
             labels.extend(f"{name}:{i + 2}" for i in range(len(table)))
         else:
             if prep.get("kind") != "image":
-                raise UserError(f"{plain(name)}: this model was not trained on images.")
+                raise UserError(f"{printable(name)}: this model was not trained on images.")
             image = datasets.load_image(path, color=prep.get("color", "grayscale"))
             rows.append(datasets.prepare_images(prep, image)[0])
             labels.append(name)
@@ -77,19 +77,19 @@ def _read_npy(path: Path) -> np.ndarray:
             )
             shape, _, dtype = read_header(file)
     except (ValueError, OSError, SyntaxError, TypeError):
-        raise UserError(f"{plain(path)} is not a valid .npy file.") from None
+        raise UserError(f"{printable(path)} is not a valid .npy file.") from None
     count = int(np.prod(shape, dtype=np.float64))
     if count > MAX_NPY_VALUES:
         raise UserError(
-            f"{plain(path)} claims {count:.3g} values (shape {shape}); inputs may hold at most "
+            f"{printable(path)} claims {count:.3g} values (shape {shape}); inputs may hold at most "
             f"{MAX_NPY_VALUES:,}."
         )
     if dtype.kind not in "biuf":
-        raise UserError(f"{plain(path)} holds {dtype} values; expected numbers.")
+        raise UserError(f"{printable(path)} holds {dtype} values; expected numbers.")
     try:
         return np.load(path, allow_pickle=False).astype(np.float32)
     except (ValueError, OSError):
-        raise UserError(f"{plain(path)} is truncated or not a valid .npy file.") from None
+        raise UserError(f"{printable(path)} is truncated or not a valid .npy file.") from None
 
 
 def _read_records(path: Path, columns: list[str]) -> list[dict[str, str]]:
@@ -98,5 +98,5 @@ def _read_records(path: Path, columns: list[str]) -> list[dict[str, str]]:
         fields = [f.strip() for f in reader.fieldnames or []]
         missing = [c for c in columns if c not in fields]
         if missing:
-            raise UserError(f"{plain(path)}: missing the model's columns {plain(missing)}.")
+            raise UserError(f"{printable(path)}: missing the model's columns {printable(missing)}.")
         return [{k.strip(): v for k, v in record.items() if k} for record in reader]

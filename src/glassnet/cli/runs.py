@@ -22,7 +22,7 @@ import numpy as np
 import glassnet as gn
 from glassnet import io, plot
 
-from .application import STATE, UserError, plain
+from .application import STATE, UserError, printable
 from .data import Data
 
 MODEL_FILE = "model.glassnet"
@@ -51,7 +51,7 @@ def claim_run(run: Path) -> Path:
     """Create the hidden sibling a run is written into; refuse a run folder already in use."""
     if run.exists() and not (run.is_dir() and not any(run.iterdir())):
         raise UserError(
-            f"--out {plain(run)} already exists and is not an empty folder; choose a new name "
+            f"--out {printable(run)} already exists and is not an empty folder; choose a new name "
             "so no earlier run is overwritten."
         )
     partial = run.parent / f".{run.name}.partial-{os.getpid()}"
@@ -62,8 +62,8 @@ def claim_run(run: Path) -> Path:
         probe.unlink()
     except OSError as error:
         raise UserError(
-            f"Cannot write the run to {plain(run.parent)}: {(error.strerror or 'error').lower()}."
-            " Choose another --out."
+            f"Cannot write the run to {printable(run.parent)}: "
+            f"{(error.strerror or 'error').lower()}. Choose another --out."
         ) from None
     return partial
 

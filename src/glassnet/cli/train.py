@@ -120,7 +120,7 @@ def _train(
     if dataset.task == "classification" and np.unique(dataset.y_train).size < 2:
         only = dataset.class_names[0] if dataset.class_names else dataset.y_train[:1]
         raise UserError(
-            f"The training data holds one class only ({plain(only)!s}); a classifier needs at "
+            f"The training data holds one class only ({only}); a classifier needs at "
             "least two. Check --target, --limit or the class folders."
         )
     run = requested or Path(f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
