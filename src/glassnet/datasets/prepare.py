@@ -104,6 +104,31 @@ def _cells(rows: Any, columns: list[str]) -> list[list[Any]]:
     return out
 
 
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_table_recipe(preprocessing: Mapping[str, Any]) -> None:
+    """A recipe from a file may hold anything: check its JSON types before using it."""
+    problems = []
+    for key in ("columns", "feature_names"):
+        if preprocessing.get(key) is not None and not _strings(preprocessing[key]):
+            problems.append(f"{key} should be a list of column names")
+    categories = preprocessing.get("categories")
+    if categories is not None and not (
+        isinstance(categories, Mapping) and all(_strings(v) for v in categories.values())
+    ):
+        problems.append("categories should map column names to lists of levels")
+    if preprocessing.get("standardizer") is not None and not isinstance(
+        preprocessing["standardizer"], Mapping
+    ):
+        problems.append("standardizer should be an object with mean and scale")
+    if problems:
+        raise DatasetError(
+            f"The model's preprocessing is damaged: {'; '.join(problems)}. Train it again."
+        )
+
+
 def prepare_rows(preprocessing: Mapping[str, Any], rows: Any) -> np.ndarray:
     """Encode and standardise raw table rows as the model's training rows were.
 
@@ -120,6 +145,7 @@ def prepare_rows(preprocessing: Mapping[str, Any], rows: Any) -> np.ndarray:
     X : numpy.ndarray
         ``float32``, shape ``(n, n_features)``: ready for ``model.predict``.
     """
+    _check_table_recipe(preprocessing)
     columns = input_columns(preprocessing)
     if not columns:
         raise DatasetError("prepare_rows expects a table model's preprocessing (kind 'table').")

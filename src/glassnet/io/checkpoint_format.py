@@ -113,7 +113,11 @@ def _check_optimizer(
     _check_options(saved["options"], _optimizer_options(OPTIMIZER_TYPES[kind]), f"{kind} options")
     rate = saved["learning_rate"]
     if isinstance(rate, dict):
-        if set(rate) != {"schedule", "config"} or rate["schedule"] not in SCHEDULE_TYPES:
+        if (
+            set(rate) != {"schedule", "config"}
+            or not isinstance(rate["schedule"], str)
+            or rate["schedule"] not in SCHEDULE_TYPES
+        ):
             raise Invalid(
                 f"learning_rate {short(rate)} is not a schedule of {sorted(SCHEDULE_TYPES)}"
             )
