@@ -299,3 +299,56 @@ def test_ctrl_c_says_the_run_was_interrupted_and_after_which_epoch(digits_dir, t
     config = json.loads((out / "config.json").read_text())
     assert config["interrupted"] is True and config["epochs"] == summary["epochs"]
     assert config["epochs_requested"] == 500
+
+
+def test_evaluate_needs_only_the_test_files(digits_dir, mnist_dir, tmp_path):
+    out = tmp_path / "r"
+    args = ["train", "mnist", "--data-dir", str(digits_dir), "--epochs", "1", "--out", str(out)]
+    assert run(*args)[0] == 0
+    # ../shared/data/mnist holds the test files only: enough for evaluate, no download.
+    code, stdout, stderr = run(
+        "--json", "evaluate", str(out), "mnist", "--data-dir", str(mnist_dir)
+    )
+    assert code == 0, stderr
+    assert done(stdout)["samples"] == 10000
+
+
+def test_mnist_files_given_as_fashion_mnist_are_said(mnist_dir, tmp_path):
+    args = ["train", "fashion-mnist", "--data-dir", str(mnist_dir), "--out", str(tmp_path / "r")]
+    code, _, stderr = run(*args)
+    assert code == 1 and "holds MNIST, not Fashion-MNIST" in stderr
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(
+    datasets.find("fashion-mnist") is None, reason="Fashion-MNIST is not on this machine"
+)
+def test_download_uses_what_is_on_disk_first():
+    code, stdout, _ = run("--json", "download", "fashion-mnist")
+    assert code == 0
+    record = json.loads(stdout)
+    assert record["found"] is True and record["folder"] == str(datasets.find("fashion-mnist"))
+
+
+def test_an_image_folder_of_dark_ink_on_paper_is_inverted_by_every_tool(mnist_test, tmp_path):
+    Image = pytest.importorskip("PIL.Image")  # noqa: N806
+    X, y = mnist_test
+    root = tmp_path / "scans"
+    for digit in (0, 1):
+        (root / f"d{digit}").mkdir(parents=True)
+        for i in np.flatnonzero(y == digit)[:60]:
+            paper = (255 - X[i].reshape(28, 28) * 255).astype(np.uint8)  # dark ink, white paper
+            Image.fromarray(paper).save(root / f"d{digit}" / f"{i}.png")
+    out = tmp_path / "r"
+    code, stdout, _ = run(
+        "--json", "train", str(root), "--image-size", "28x28", "--epochs", "15", "--out", str(out)
+    )
+    assert code == 0
+    assert done(stdout)["test"]["accuracy"] >= 0.9
+    model = gn.io.load(out / "model.glassnet")
+    assert model.preprocessing["invert"] is True
+    one = next((root / "d1").iterdir())
+    code, stdout, _ = run("--json", "predict", str(out), str(one))
+    assert json.loads(stdout)["name"] == "d1"
+    paper = np.asarray(Image.open(one))
+    assert datasets.predict(model, paper).tolist() == [1]

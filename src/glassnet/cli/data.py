@@ -48,17 +48,26 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def _named(name: str, data_dir: str | None, split: str):
-    return datasets.load(name, split, data_dir=data_dir)
+    try:
+        return datasets.load(name, split, data_dir=data_dir)
+    except datasets.DatasetNotFoundError:
+        raise
+    except datasets.DatasetError as error:  # e.g. the other data set under the same names
+        raise UserError(str(error)) from None
 
 
-def load_data(source: str | None, options: dict[str, Any]) -> Data:
-    """Load a named data set, a CSV file or an image folder, split into train and test."""
+def load_data(source: str | None, options: dict[str, Any], test_only: bool = False) -> Data:
+    """Load a named data set, a CSV file or an image folder, split into train and test.
+
+    ``test_only``: for a named data set, read only its test files (``evaluate``), so that the
+    test files alone on disk are enough; ``X_train`` is then empty.
+    """
     notes: list[str] = []
     name = source or "mnist"
     if name in ("mnist", "fashion-mnist"):
         try:
-            train = _named(name, options["data_dir"], "train")
             test = _named(name, options["data_dir"], "test")
+            train = test if test_only else _named(name, options["data_dir"], "train")
         except datasets.DatasetNotFoundError as error:
             if source is not None or name != "mnist":
                 raise UserError(str(error)) from None
@@ -67,14 +76,14 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
                 " training on Fashion-MNIST instead."
             )
             name = "fashion-mnist"
-            train = _named(name, options["data_dir"], "train")
             test = _named(name, options["data_dir"], "test")
+            train = test if test_only else _named(name, options["data_dir"], "train")
         notes.append(f"Data: {name} from {train.source_path}")
         height, width = train.images.shape[1:]
         return Data(
             name,
-            train.X,
-            train.labels,
+            train.X[:0] if test_only else train.X,
+            train.labels[:0] if test_only else train.labels,
             test.X,
             test.labels,
             list(train.class_names),

@@ -40,11 +40,16 @@ def evaluate(
         "color": prep.get("color", "grayscale"),
     }
     if prep.get("kind") == "table":
+        if not str(data).lower().endswith(".csv"):
+            raise UserError(
+                f"This model was trained on a table ({', '.join(prep.get('columns') or [])}); "
+                "evaluate it on a CSV file with those columns."
+            )
         X, y = _table(data, prep, options["target"], model.class_names)
         scores = evaluate_model(model, X, y)
         _show(scores, model, data, len(X))
         return
-    loaded = load_data(data, options)
+    loaded = load_data(data, options, test_only=True)
     X = loaded.X_test
     if X.shape[1] != model.n_inputs:
         raise UserError(
