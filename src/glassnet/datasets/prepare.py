@@ -214,7 +214,8 @@ def prepare_images(preprocessing: Mapping[str, Any], images: Any) -> np.ndarray:
     rows = []
     for image in images:
         a = np.asarray(image)
-        x = a.astype(np.float32) / 255 if a.dtype == np.uint8 else a.astype(np.float32)
+        # Whole-number pixels are levels 0..255 (uint8 or any integer type); floats are 0..1.
+        x = a.astype(np.float32) / 255 if a.dtype.kind in "iub" else a.astype(np.float32)
         if preprocessing.get("mnist_centering"):
             x = mnist_preprocess(x)
         else:

@@ -9,6 +9,7 @@ POST /api/neuron      ``{"layer", "index", "image" | "input"?}`` → one neuron,
 GET  /api/train       the training status and history
 POST /api/train       start training a copy (``{"dataset", "hidden", "epochs", ...}``); 409 if busy
 POST /api/train/stop  stop the run in progress after its current batch
+POST /api/train/use   use the partly trained model of a stopped run (never done unasked)
 GET  /api/train/events  server-sent events of the run in progress
 GET  /api/models      the model files in the model directory
 POST /api/models/save ``{"name", "overwrite"?}`` → ``<model_dir>/<name>.glassnet``
@@ -39,7 +40,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -50,7 +51,7 @@ from .guard import LOOPBACK_NAMES, Guard
 from .replies import LabError, respond
 from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
-from .routes.train import train_events, train_start, train_status, train_stop
+from .routes.train import train_events, train_start, train_status, train_stop, train_use
 from .served import default_model
 from .state import Lab
 from .training import Trainer
@@ -82,6 +83,8 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 
 async def internal_error(request: Request, error: Exception) -> Response:
+    if isinstance(error, ClientDisconnect):  # the client's doing, and it is gone: no log
+        return respond({"error": "The client disconnected."}, 400)
     log.exception("glassnet lab: unexpected error", exc_info=error)
     message = f"Internal error ({type(error).__name__}); the server log has the details."
     return respond({"error": message}, 500)
@@ -143,6 +146,7 @@ def create_app(
             Route("/api/train", train_status, methods=["GET"]),
             Route("/api/train", train_start, methods=["POST"]),
             Route("/api/train/stop", train_stop, methods=["POST"]),
+            Route("/api/train/use", train_use, methods=["POST"]),
             Route("/api/train/events", train_events),
             Route("/api/models", list_models),
             Route("/api/models/save", save_model, methods=["POST"]),
@@ -264,7 +268,17 @@ def serve(
         import webbrowser
 
         webbrowser.open(url)
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=3)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        # An idle keep-alive connection is closed after 5 s; a body that trickles in is cut
+        # off by `guard.read_json` after BODY_SECONDS; headers are bounded by h11's limits.
+        timeout_keep_alive=5,
+        limit_concurrency=64,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn shuts down cleanly, then passes Ctrl-C on

@@ -126,6 +126,7 @@ def training_config(data: dict[str, Any]) -> TrainingConfig:
 
 
 async def train_stop(request: Request) -> Response:
+    await read_json(request)  # state-changing: JSON only, so no cross-site form can post it
     lab = lab_of(request)
     run = lab.trainer.run
     if not lab.trainer.stop():
@@ -146,6 +147,17 @@ async def train_stop(request: Request) -> Response:
         },
         202,
     )
+
+
+async def train_use(request: Request) -> Response:
+    """Use the partly trained model of a stopped run (the page asks the user first)."""
+    data = await read_json(request)
+    if data:
+        raise LabError(422, f"Unknown keys {sorted(data)}; send an empty object {{}}.")
+    served = lab_of(request).adopt_stopped()
+    if served is None:
+        raise LabError(409, "No stopped training run has a model to use.")
+    return respond(served.with_info())
 
 
 async def train_events(request: Request) -> Response:
