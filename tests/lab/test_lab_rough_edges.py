@@ -234,3 +234,29 @@ def test_a_stopped_training_never_replaces_the_model_unasked(client, lab_model):
     assert used.status_code == 200 and used.json()["version"] == before["version"] + 1
     assert "stopped" in used.json()["name"]
     assert client.post("/api/train/use", json={"x": 1}).status_code == 422
+
+
+def test_one_colour_convention_for_weight_signs_in_the_lab_and_the_cli_pictures():
+    import re
+    from pathlib import Path
+
+    pytest.importorskip("matplotlib")
+    from glassnet import plot
+
+    script = (Path(server.__file__).parent / "static" / "app.js").read_text()
+
+    def js_colour(name: str) -> tuple[int, ...]:
+        found = re.search(rf"const {name} = \[(\d+), (\d+), (\d+)\];", script)
+        assert found, name
+        return tuple(int(v) for v in found.groups())
+
+    def hex_colour(text: str) -> tuple[int, ...]:
+        return tuple(int(text[i : i + 2], 16) for i in (1, 3, 5))
+
+    assert js_colour("BLUE") == hex_colour(plot.WEIGHT_POSITIVE)
+    assert js_colour("ORANGE") == hex_colour(plot.WEIGHT_NEGATIVE)
+    cmap = plot.weight_colormap()
+    assert tuple(round(255 * c) for c in cmap(1.0)[:3]) == hex_colour(plot.WEIGHT_POSITIVE)
+    assert tuple(round(255 * c) for c in cmap(0.0)[:3]) == hex_colour(plot.WEIGHT_NEGATIVE)
+    page = (Path(server.__file__).parent / "static" / "index.html").read_text()
+    assert page.count('class="pos">■ positive') >= 2  # a legend by each weight drawing
