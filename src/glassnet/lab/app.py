@@ -38,15 +38,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from starlette.applications import Starlette
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import Sequential
-from . import sources
+from . import schemas, sources
 from .guard import LOOPBACK_NAMES, Guard
 from .replies import LabError, respond
 from .routes.models import get_model, list_models, load_model, save_model
@@ -82,6 +82,13 @@ async def http_error(request: Request, error: Exception) -> Response:
     return respond({"error": message}, error.status_code)
 
 
+async def validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"]) or "the request"
+    return respond({"error": f"{where}: {first['msg']}."}, 422)
+
+
 async def internal_error(request: Request, error: Exception) -> Response:
     if isinstance(error, ClientDisconnect):  # the client's doing, and it is gone: no log
         return respond({"error": "The client disconnected."}, 400)
@@ -98,8 +105,8 @@ def create_app(
     host: str = "127.0.0.1",
     allowed_hosts: Sequence[str] = (),
     data_dir: str | Path | None = None,
-) -> Starlette:
-    """The lab as an ASGI app.
+) -> FastAPI:
+    """The lab as an ASGI app (FastAPI on Starlette: /openapi.json describes its API).
 
     Parameters
     ----------
@@ -136,30 +143,50 @@ def create_app(
         lab.trainer.stop()
         await asyncio.to_thread(lab.trainer.join, 5.0)
 
-    app = Starlette(
-        routes=[
-            Route("/", index),
-            Route("/favicon.ico", favicon),
-            Route("/api/model", get_model),
-            Route("/api/predict", predict, methods=["POST"]),
-            Route("/api/neuron", neuron, methods=["POST"]),
-            Route("/api/train", train_status, methods=["GET"]),
-            Route("/api/train", train_start, methods=["POST"]),
-            Route("/api/train/stop", train_stop, methods=["POST"]),
-            Route("/api/train/use", train_use, methods=["POST"]),
-            Route("/api/train/events", train_events),
-            Route("/api/models", list_models),
-            Route("/api/models/save", save_model, methods=["POST"]),
-            Route("/api/models/load", load_model, methods=["POST"]),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ],
+    app = FastAPI(
+        title="glassnet lab",
+        summary="A neural network you can see through: its JSON API.",
+        version="1",
+        lifespan=lifespan,
         exception_handlers={
             LabError: lab_error,
             HTTPException: http_error,
+            RequestValidationError: validation_error,
             Exception: internal_error,
         },
-        lifespan=lifespan,
+        redoc_url=None,
     )
+    # The routes read their bodies themselves (`guard.read_json`); each one's body is declared
+    # by a pydantic model (`schemas`) for /openapi.json, so the schema says what they accept.
+    body = schemas.request_body
+    app.add_api_route("/", index, include_in_schema=False)
+    app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
+    app.add_api_route("/api/model", get_model, methods=["GET"])
+    app.add_api_route(
+        "/api/predict", predict, methods=["POST"], openapi_extra=body(schemas.PredictRequest)
+    )
+    app.add_api_route(
+        "/api/neuron", neuron, methods=["POST"], openapi_extra=body(schemas.NeuronRequest)
+    )
+    app.add_api_route("/api/train", train_status, methods=["GET"])
+    app.add_api_route(
+        "/api/train", train_start, methods=["POST"], openapi_extra=body(schemas.TrainRequest)
+    )
+    app.add_api_route(
+        "/api/train/stop", train_stop, methods=["POST"], openapi_extra=body(schemas.Empty)
+    )
+    app.add_api_route(
+        "/api/train/use", train_use, methods=["POST"], openapi_extra=body(schemas.Empty)
+    )
+    app.add_api_route("/api/train/events", train_events, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/api/models", list_models, methods=["GET"])
+    app.add_api_route(
+        "/api/models/save", save_model, methods=["POST"], openapi_extra=body(schemas.SaveRequest)
+    )
+    app.add_api_route(
+        "/api/models/load", load_model, methods=["POST"], openapi_extra=body(schemas.LoadRequest)
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.lab = lab
     names = {*LOOPBACK_NAMES, *allowed_hosts}
     wildcard = host in WILDCARD_HOSTS

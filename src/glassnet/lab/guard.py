@@ -43,6 +43,19 @@ class Guard:
         ),
     ]
 
+    # /docs (FastAPI's Swagger UI) loads its script and style from a CDN, and only that page
+    # may; it reads the API from /openapi.json on this server.
+    DOCS_HEADERS = [
+        *HEADERS[:2],
+        (
+            b"content-security-policy",
+            b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
+            b"https://fastapi.tiangolo.com; object-src 'none'; base-uri 'none'; "
+            b"frame-ancestors 'none'; form-action 'none'",
+        ),
+    ]
+
     def __init__(self, app, allowed_hosts: Iterable[str], allow_any_ip: bool) -> None:
         self.app = app
         self.allowed = {name.lower().strip("[]") for name in allowed_hosts}
@@ -59,9 +72,11 @@ class Guard:
             await respond({"error": message}, status)(scope, receive, send)
             return
 
+        extra = self.DOCS_HEADERS if scope.get("path") == "/docs" else self.HEADERS
+
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
