@@ -352,3 +352,10 @@ def test_an_image_folder_of_dark_ink_on_paper_is_inverted_by_every_tool(mnist_te
     assert json.loads(stdout)["name"] == "d1"
     paper = np.asarray(Image.open(one))
     assert datasets.predict(model, paper).tolist() == [1]
+
+
+def test_a_fifo_as_data_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "table.csv"
+    os.mkfifo(fifo)
+    code, _, stderr = run("train", str(fifo), "--target", "t", "--out", str(tmp_path / "r"))
+    assert code == 1 and "not a regular file" in stderr

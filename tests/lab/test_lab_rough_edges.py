@@ -8,6 +8,7 @@ the page's model unasked; malformed, deep or slow bodies and client-caused confl
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 from collections.abc import Iterator
 
@@ -168,20 +169,12 @@ def test_saving_over_a_folder_is_a_409(client, model_dir):
     assert answer.status_code == 409 and "folder" in answer.json()["error"]
 
 
-def test_a_client_disconnecting_mid_body_is_not_logged_as_unexpected(app, caplog):
+def _post_by_hand(app, receive) -> list[dict]:
+    """POST /api/predict to the ASGI app with the given ``receive``; the messages sent back."""
     import asyncio
 
     async def scenario() -> list[dict]:
         sent: list[dict] = []
-        events = iter(
-            [
-                {"type": "http.request", "body": b'{"input": [', "more_body": True},
-                {"type": "http.disconnect"},
-            ]
-        )
-
-        async def receive():
-            return next(events)
 
         async def send(message):
             sent.append(message)
@@ -207,11 +200,57 @@ def test_a_client_disconnecting_mid_body_is_not_logged_as_unexpected(app, caplog
         await app(scope, receive, send)
         return sent
 
+    return asyncio.run(scenario())
+
+
+def test_a_client_disconnecting_mid_body_is_not_logged_as_unexpected(app, caplog):
+    events = iter(
+        [
+            {"type": "http.request", "body": b'{"input": [', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive():
+        return next(events)
+
     with caplog.at_level(logging.ERROR, logger="glassnet.lab"):
-        sent = asyncio.run(scenario())
+        sent = _post_by_hand(app, receive)
     assert not [r for r in caplog.records if "unexpected" in r.getMessage()]
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert all(400 <= m["status"] < 500 for m in starts)
+
+
+def test_a_body_that_trickles_in_too_slowly_gets_a_408(app, monkeypatch):
+    import asyncio
+
+    from glassnet.lab import guard
+
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.2)
+    parts = iter([b'{"input": ', b"[0"])
+
+    async def receive():
+        await asyncio.sleep(0.15)
+        return {"type": "http.request", "body": next(parts, b","), "more_body": True}
+
+    sent = _post_by_hand(app, receive)
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [408]
+
+
+def test_default_training_uses_the_data_on_this_machine(tmp_path, monkeypatch):
+    from glassnet.datasets import named
+    from glassnet.lab import sources
+
+    if datasets.find("fashion-mnist") is None:
+        pytest.skip("Fashion-MNIST is not on this machine")
+    monkeypatch.delenv("GLASSNET_DATA", raising=False)
+    monkeypatch.setattr(named, "user_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(named, "MNIST", dataclasses.replace(named.MNIST, system_dirs=()))
+    monkeypatch.setitem(named.DATASETS, "mnist", named.MNIST)
+    data = sources.load_training_data("mnist", data_dir=tmp_path / "nothing-here")
+    assert "mnist is not on this machine" in data.note and "fashion-mnist" in data.note
+    assert data.class_names[0] == "T-shirt/top" and not (tmp_path / "nothing-here").exists()
 
 
 def test_a_stopped_training_never_replaces_the_model_unasked(client, lab_model):

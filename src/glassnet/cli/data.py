@@ -102,6 +102,8 @@ def load_data(source: str | None, options: dict[str, Any], test_only: bool = Fal
             f"No data set or file named {name!r}. Expected 'mnist', 'fashion-mnist', a CSV file "
             "or a folder of images with one sub-folder per class."
         )
+    if not path.is_dir() and not path.is_file():  # a FIFO or device would block the reader
+        raise UserError(f"{path} is not a regular file or a folder; give a CSV file or a folder.")
     if path.is_dir():
         size = _parse_size(options["image_size"])
         folder = datasets.load_image_folder(path, size=size, color=options["color"])
