@@ -116,6 +116,29 @@ def plot_activations(ax, trace: Any):
     return ax
 
 
+def plot_gradient_health(ax, health: Any, metric: str = "grad_norm"):
+    """A `GradientHealth` record: one line per layer across epochs, on a log scale.
+
+    ``metric`` is ``"grad_norm"`` (‖∂L/∂θ‖: vanishing gradients show as the first layers'
+    lines far below the last ones') or ``"update_ratio"`` (‖Δθ‖/‖θ‖, healthy near 1e-3).
+    ``health`` is the callback or its ``to_dict()``.
+    """
+    data = health.to_dict() if hasattr(health, "to_dict") else health
+    if metric not in ("grad_norm", "update_ratio"):
+        raise ValueError(f"metric must be 'grad_norm' or 'update_ratio', got metric={metric!r}.")
+    for name in data["layers"]:
+        values = data[metric][name]
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    label = "gradient norm ‖∂L/∂θ‖" if metric == "grad_norm" else "update ratio ‖Δθ‖/‖θ‖"
+    ax.set_ylabel(label)
+    ax.set_title(f"{label} per layer")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def save_run_plots(
     out_dir: str | Path,
     history: Mapping[str, Sequence[float]],

@@ -14,6 +14,10 @@ GET  /api/train/events  server-sent events of the run in progress
 GET  /api/models      the model files in the model directory
 POST /api/models/save ``{"name", "overwrite"?}`` → ``<model_dir>/<name>.glassnet``
 POST /api/models/load ``{"name"}`` → the page uses that file's model
+POST /api/backward    ``{"image" | "input", "label"}`` → loss, every neuron's δ, links' ∂L/∂w
+POST /api/backward/explain  ``{..., "parameter", "index"}`` → one gradient's chain rule
+POST /api/steps/...   step-by-step training: start, step, undo (see `routes.steps`)
+POST /api/health/compare  6-layer sigmoid vs ReLU gradient norms
 ====================  ===========================================================================
 
 A drawing is a 2-D list of ink levels 0–255 (0 = background), or, compactly,
@@ -49,8 +53,10 @@ from .. import Sequential
 from . import schemas, sources
 from .guard import LOOPBACK_NAMES, Guard
 from .replies import LabError, respond
+from .routes.backward import backward, explain
 from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
+from .routes.steps import health_compare, steps_start, steps_status, steps_step, steps_undo
 from .routes.train import train_events, train_start, train_status, train_stop, train_use
 from .served import default_model
 from .state import Lab
@@ -186,8 +192,34 @@ def create_app(
     app.add_api_route(
         "/api/models/load", load_model, methods=["POST"], openapi_extra=body(schemas.LoadRequest)
     )
+    app.add_api_route(
+        "/api/backward", backward, methods=["POST"], openapi_extra=body(schemas.BackwardRequest)
+    )
+    app.add_api_route(
+        "/api/backward/explain",
+        explain,
+        methods=["POST"],
+        openapi_extra=body(schemas.ExplainRequest),
+    )
+    app.add_api_route("/api/steps", steps_status, methods=["GET"])
+    app.add_api_route(
+        "/api/steps/start", steps_start, methods=["POST"], openapi_extra=body(schemas.StepsStart)
+    )
+    app.add_api_route(
+        "/api/steps/step", steps_step, methods=["POST"], openapi_extra=body(schemas.StepsStep)
+    )
+    app.add_api_route(
+        "/api/steps/undo", steps_undo, methods=["POST"], openapi_extra=body(schemas.StepsUndo)
+    )
+    app.add_api_route(
+        "/api/health/compare",
+        health_compare,
+        methods=["POST"],
+        openapi_extra=body(schemas.HealthCompare),
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.lab = lab
+    app.state.load_data = functools.partial(sources.load_training_data, data_dir=data_dir)
     names = {*LOOPBACK_NAMES, *allowed_hosts}
     wildcard = host in WILDCARD_HOSTS
     if wildcard:

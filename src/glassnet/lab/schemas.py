@@ -72,6 +72,55 @@ class TrainRequest(Strict):
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = 0
 
 
+Label = Annotated[int, Field(ge=0)] | list[float]
+
+
+class BackwardRequest(Strict):
+    """One labelled input for the backward view."""
+
+    image: Drawing | list[list[Annotated[float, Field(ge=0, le=255)]]] | None = None
+    input: Numbers | None = None
+    label: Label
+
+
+class ExplainRequest(BackwardRequest):
+    parameter: str = Field(description='e.g. "dense_1.W" or "dense_1.b"')
+    index: list[Annotated[int, Field(ge=0)]] | Annotated[int, Field(ge=0)]
+
+
+class StepNeuron(Strict):
+    layer: Annotated[int, Field(ge=0)]
+    index: Annotated[int, Field(ge=0)]
+
+
+class StepsStart(Strict):
+    session: Literal["digits", "toy"] = "digits"
+    dataset: str | None = None
+    hidden: Annotated[list[Annotated[int, Field(ge=1, le=1024)]], Field(max_length=6)] | None = None
+    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu"] | None = None
+    optimizer: str | None = None
+    learning_rate: Annotated[float, Field(gt=0, le=10)] | None = None
+    batch_size: Annotated[int, Field(ge=1, le=4096)] | None = None
+    samples: Annotated[int, Field(ge=1, le=20_000)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+
+
+class StepsStep(Strict):
+    session: Literal["digits", "toy"] = "digits"
+    n: Annotated[int, Field(ge=1, le=50)] = 1
+    neuron: StepNeuron | None = None
+
+
+class StepsUndo(Strict):
+    session: Literal["digits", "toy"] = "digits"
+    neuron: StepNeuron | None = None
+
+
+class HealthCompare(Strict):
+    dataset: Literal["mnist", "fashion-mnist"] = "mnist"
+    samples: Annotated[int, Field(ge=100, le=10_000)] = 2000
+
+
 class Empty(Strict):
     """An empty object ``{}``: the endpoint changes state, so it takes JSON only."""
 

@@ -451,8 +451,9 @@ class Sequential:
         return self.current_fit.snapshot()
 
     # ------------------------------------------------------------------ looking inside
-    # NOTE: trace, neuron and save are conveniences for the functions of glassnet.inspect and
-    # glassnet.io, which sit above the core; each imports its module when first called.
+    # NOTE: trace, neuron, explain_gradient and save are conveniences for the functions of
+    # glassnet.inspect and glassnet.io, which sit above the core; each imports its module when
+    # first called.
 
     def trace(self, x: Any):
         """Every neuron's inputs, weights, bias, weighted sum and activation for one input.
@@ -471,6 +472,19 @@ class Sequential:
         from .. import inspect
 
         return inspect.neuron(self, layer, index, x)
+
+    def explain_gradient(
+        self, parameter: str, index: Any, x: Any, label: Any, loss: Loss | str | None = None
+    ):
+        """The chain rule behind ∂L/∂θ for one parameter entry and one labelled example, with its
+        numbers and a finite-difference check, e.g. ``explain_gradient("dense_1.W", (i, j), x,
+        label)``.
+
+        See `glassnet.inspect.explain_gradient`.
+        """
+        from .. import inspect
+
+        return inspect.explain_gradient(self, parameter, index, x, label, loss)
 
     def summary(self) -> str:
         """A table of layers, output shapes and parameter counts."""

@@ -95,6 +95,19 @@ class FitRun:
     def n_batches(self) -> int:
         return -(-len(self.X) // self.batch_size)
 
+    def start_epoch(self) -> None:
+        """Draw the epoch's sample order from the run's generator (None when not shuffling)."""
+        self.state.order = self.rng.permutation(len(self.X)) if self.shuffle else None
+
+    def batch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``."""
+        start, size = batch * self.batch_size, self.batch_size
+        if self.state.order is None:
+            return self.X[start : start + size], self.y[start : start + size]  # views, no copy
+        rows = self.state.order[start : start + size]
+        # take() gathers the rows ~15% faster than X[rows] (same result)
+        return self.X.take(rows, axis=0), self.y.take(rows, axis=0)
+
     def snapshot(self) -> TrainingState:
         """The state of this run, with the generator's state and the history, for checkpoints."""
         snapshot = self.state.copy()
@@ -223,20 +236,14 @@ def train_epoch(
     Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
     stopped training after a batch.
     """
-    state, X, y, size = run.state, run.X, run.y, run.batch_size
+    state = run.state
     if state.batch == 0:
-        state.order = run.rng.permutation(len(X)) if run.shuffle else None
+        run.start_epoch()
     last_finite = model.get_weights()
     classify = model.output != "identity"
-    width = label_width(model.output, y)
+    width = label_width(model.output, run.y)
     for batch in range(state.batch, run.n_batches):
-        start = batch * size
-        if state.order is None:
-            xb, yb = X[start : start + size], y[start : start + size]  # views, no copy
-        else:
-            rows = state.order[start : start + size]
-            # take() gathers the rows ~15% faster than X[rows] (same result)
-            xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
+        xb, yb = run.batch(batch)
         out = model.forward(xb, training=True)
         # the labels were validated once, in fit, so the loss need not check each batch
         batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
