@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DEB_PACKAGES := dataset-fashion-mnist
-DEB_PACKAGES := dataset-fashion-mnist chromium chromium-driver
+DEB_PACKAGES := dataset-fashion-mnist chromium chromium-driver openmpi-bin libopenmpi-dev
 DEMO_EXTRAS := cli
 EXTRAS := all,test
 

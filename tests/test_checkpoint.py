@@ -319,6 +319,40 @@ HOSTILE_CHECKPOINTS = {
 }
 
 
+_RNG_STATE = r"training.rng_state is \{'bit_generator': .*; expected a PCG64 generator state"
+# case → the message of the check that must refuse it (issue 18)
+CHECKPOINT_REASONS = {
+    "order-repeats-a-sample": "training.order repeats some samples and misses others",
+    "order-out-of-range": r"training.order holds sample numbers outside \[0, 200\)",
+    "order-negative": r"training.order holds sample numbers outside \[0, 200\)",
+    "order-wrong-dtype": r"tensor 'training.order' is F64 of shape \[200\]; expected I64",
+    "rng-not-pcg64": _RNG_STATE.replace(".*", "'MT19937'.*"),
+    "rng-state-too-big": _RNG_STATE,
+    "rng-state-missing-field": _RNG_STATE,
+    "optimizer-type-unknown": r"optimizer type 'Lion' is not one of \['Adam', 'AdamW'",
+    "optimizer-type-base-class": "optimizer type 'Optimizer' is not one of",
+    "optimizer-option-unknown": r"Adam options .* should only have the fields \['beta1'",
+    "optimizer-option-out-of-range": r"cannot be rebuilt: beta1 must be in \[0.0, 1.0\], got beta1",
+    "optimizer-option-string": "Adam options has beta1='0.9'; expected a number",
+    "optimizer-state-of-a-stranger": "the optimizer state names 'dense_9.W', which is not a param",
+    "optimizer-state-key-missing": r"the optimizer state of '\*' lacks \['v'\]",
+    "optimizer-state-tensor-missing": r"the tensor 'optimizer.\*.w' is missing",
+    "optimizer-iterations-negative": "iterations is -1; expected an integer >= 0",
+    "schedule-unknown": "learning_rate .*'Lambda'.* is not a schedule of",
+    "schedule-bad-config": "cannot be rebuilt: learning_rate must be in .*got learning_rate=-1",
+    "training-batch-past-the-epoch": r"training.batch is 14; expected an integer in \[0, 13\]",
+    "training-epoch-past-the-end": r"training.epoch is 4; expected an integer in \[0, 3\]",
+    "training-fit-inconsistent": "training.fit is .*'batches': 20.*; expected consistent positive",
+    "training-missing-field": r"training should have the fields \['batch', 'correct'",
+    "training-correct-exceeds-seen": r"training.correct is 10000; expected an integer in \[0, 600",
+    "checkpoint-without-optimizer": r"the metadata lacks the fields \['optimizer'\]",
+}
+
+
+def test_every_hostile_checkpoint_names_the_check_that_must_refuse_it():
+    assert sorted(CHECKPOINT_REASONS) == sorted(HOSTILE_CHECKPOINTS)
+
+
 @pytest.fixture(scope="module")
 def valid_checkpoint(tmp_path_factory) -> bytes:
     return _checkpoint_bytes(tmp_path_factory.mktemp("checkpoint"))
@@ -334,8 +368,58 @@ def test_the_valid_checkpoint_loads(valid_checkpoint):
 def test_hostile_checkpoint_raises_model_file_error(valid_checkpoint, case):
     header, document, payload = _parts(valid_checkpoint)
     data = _assemble(*HOSTILE_CHECKPOINTS[case](copy.deepcopy(header), document, payload))
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match=CHECKPOINT_REASONS[case]):
         gn.load_checkpoint(io.BytesIO(data))
+
+
+# Values a hostile writer may put in any JSON field: other types, extremes, deep or long values.
+HOSTILE_VALUES = [
+    None, True, -1, 0, 2**63, 1e308, -0.5, "", "x" * 10_000, [], [1, "a"], {}, {"a": {"b": []}},
+    [[[[[[[[]]]]]]]],
+]  # fmt: skip
+
+
+def _json_paths(value, path=()):
+    """Every (path, value) in a JSON document, containers and leaves."""
+    yield path, value
+    if isinstance(value, (dict, list)):
+        for key, inner in value.items() if isinstance(value, dict) else enumerate(value):
+            yield from _json_paths(inner, (*path, key))
+
+
+def _replaced(document, path, new):
+    document = copy.deepcopy(document)
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return document
+
+
+def test_every_json_field_of_a_checkpoint_with_hostile_values_loads_or_is_refused(
+    valid_checkpoint,
+):
+    """Each field of the checkpoint's document, in turn, replaced by each hostile value."""
+    header, document, payload = _parts(valid_checkpoint)
+    paths = [path for path, _ in _json_paths(document) if path]
+    assert len(paths) > 50  # the walk reaches the nested fields, not only the top level
+    outcomes = {"loaded": 0, "refused": 0}
+    crashes: list[str] = []
+    for index, path in enumerate(paths):
+        # every third value per field, rotating, so each value meets a third of the fields
+        for value in HOSTILE_VALUES[index % 3 :: 3]:
+            data = _assemble(header, _replaced(document, path, value), payload)
+            try:
+                gn.load_checkpoint(io.BytesIO(data))
+            except ModelFileError as error:
+                assert str(error).startswith("Cannot load"), (path, value, error)
+                outcomes["refused"] += 1
+            except Exception as error:  # any other exception is a bug: collected, reported
+                crashes.append(f"{path} = {value!r:.40}: {type(error).__name__}: {error}")
+            else:
+                outcomes["loaded"] += 1
+    assert not crashes, "\n".join(crashes)
+    assert outcomes["refused"] > outcomes["loaded"] > 0, outcomes
 
 
 # ---------------------------------------------------------------------- killed with SIGKILL

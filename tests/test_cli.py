@@ -333,4 +333,4 @@ def test_glassnet_lab_serves_the_page(digit_run):
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
-    assert process.returncode in (0, 1, -signal.SIGINT)
+    assert process.returncode == 0  # Ctrl-C is a clean stop, not a crash (issue 18)

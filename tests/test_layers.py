@@ -116,13 +116,32 @@ def test_dense_names_the_layer_and_shapes_on_wrong_input_width():
         layer.forward(np.zeros((32, 28, 28), np.float32))
 
 
+def _uniform_with_limit(w: np.ndarray, limit: float) -> bool:
+    """U(−limit, limit): inside the bounds, reaching them, centred, std limit/√3 (60,000 draws).
+
+    Both bounds matter (issue 18): an upper bound alone passes for a too-narrow range or zeros.
+    """
+    return bool(
+        abs(w).max() <= limit
+        and w.max() > 0.99 * limit
+        and w.min() < -0.99 * limit
+        and abs(w.mean()) < 0.01 * limit
+        and abs(w.std() - limit / np.sqrt(3)) < 0.01 * limit / np.sqrt(3)
+    )
+
+
+def _normal_with_std(w: np.ndarray, std: float) -> bool:
+    """N(0, std²): centred, the std within 1 % (its standard error is 0.3 % for 60,000 draws)."""
+    return bool(abs(w.mean()) < 0.02 * std and abs(w.std() - std) < 0.01 * std)
+
+
 @pytest.mark.parametrize(
     "name, shape, check",
     [
-        ("glorot_uniform", (300, 200), lambda w: abs(w).max() <= np.sqrt(6 / 500)),
-        ("he_uniform", (300, 200), lambda w: abs(w).max() <= np.sqrt(6 / 300)),
-        ("glorot_normal", (300, 200), lambda w: abs(w.std() - np.sqrt(2 / 500)) < 0.002),
-        ("he_normal", (300, 200), lambda w: abs(w.std() - np.sqrt(2 / 300)) < 0.002),
+        ("glorot_uniform", (300, 200), lambda w: _uniform_with_limit(w, np.sqrt(6 / 500))),
+        ("he_uniform", (300, 200), lambda w: _uniform_with_limit(w, np.sqrt(6 / 300))),
+        ("glorot_normal", (300, 200), lambda w: _normal_with_std(w, np.sqrt(2 / 500))),
+        ("he_normal", (300, 200), lambda w: _normal_with_std(w, np.sqrt(2 / 300))),
         ("zeros", (3, 2), lambda w: not w.any()),
         (0.25, (3, 2), lambda w: (w == 0.25).all()),
     ],

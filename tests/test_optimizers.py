@@ -172,3 +172,71 @@ def test_rmsprop_weight_decay_adds_lambda_w_to_the_gradient():
     # g' = 0.5 + 0.1·1 = 0.6; s = 0.1·0.36; w = 1 − 0.01·0.6/√0.036
     w = run(gn.RMSprop, 1, gradient=(0.5, -1.0), learning_rate=0.01, weight_decay=0.1)
     assert w[0] == pytest.approx(1 - 0.01 * 0.6 / math.sqrt(0.036), rel=1e-6)
+
+
+# ------------------------------------------------ gaps found by mutation testing (issue 18)
+
+
+def textbook_rmsprop(w, gradients, lr, rho=0.9, eps=1e-8, decay=0.0):
+    s = np.zeros_like(w)
+    for g in gradients:
+        g = g + decay * w
+        s = rho * s + (1 - rho) * g**2
+        w = w - lr * g / (np.sqrt(s) + eps)
+    return w
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.1])
+def test_rmsprop_matches_the_textbook_formulas_with_changing_gradients(decay):
+    """Several steps, so that the running average s (not only its first value) is checked."""
+    rng = np.random.default_rng(1)
+    gradients = rng.standard_normal((6, 4))
+    w = Parameter(rng.standard_normal(4), "w")
+    start = w.value.copy()
+    optimizer = gn.RMSprop([w], learning_rate=0.01, rho=0.8, epsilon=1e-3, weight_decay=decay)
+    for g in gradients:
+        w.grad[:] = g
+        optimizer.step()
+    expected = textbook_rmsprop(start, gradients, 0.01, rho=0.8, eps=1e-3, decay=decay)
+    np.testing.assert_allclose(w.value, expected, rtol=1e-10)
+
+
+def test_adam_weight_decay_is_l2_added_to_the_gradient():
+    """Adam's weight_decay adds λ·w to g before the moments (PyTorch's Adam), unlike AdamW."""
+    rng = np.random.default_rng(2)
+    gradients = rng.standard_normal((4, 3))
+    w = Parameter(rng.standard_normal(3), "w")
+    expected, lr, decay = w.value.copy(), 0.01, 0.3
+    m, v = np.zeros(3), np.zeros(3)
+    optimizer = gn.Adam([w], learning_rate=lr, weight_decay=decay)
+    for t, g in enumerate(gradients, start=1):
+        w.grad[:] = g
+        optimizer.step()
+        g = g + decay * expected
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
+        expected = expected - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    np.testing.assert_allclose(w.value, expected, rtol=1e-10)
+
+
+def test_get_passes_the_options_on():
+    w = [Parameter(np.zeros(2), "w")]
+    optimizer = gn.optimizers.get("RMSprop", w, learning_rate=0.25, rho=0.5)
+    assert type(optimizer) is gn.RMSprop
+    assert (optimizer.learning_rate, optimizer.rho) == (0.25, 0.5)
+
+
+def test_state_dict_holds_the_moments_not_the_scratch_buffers():
+    w = Parameter(np.ones(3), "w")
+    optimizer = gn.Adam([w], learning_rate=0.1)
+    w.grad[:] = 1.0
+    optimizer.step()
+    assert sorted(optimizer.state_dict()["state"]["w"]) == ["m", "v"]
+
+
+def test_load_state_dict_names_what_does_not_fit():
+    w = Parameter(np.ones(3), "w")
+    optimizer = gn.Adam([w], learning_rate=0.1)
+    with pytest.raises(ValueError, match="names parameter 'x', which is not here"):
+        optimizer.load_state_dict({"state": {"x": {}}, "iterations": 0})
+    with pytest.raises(ValueError, match=r"state w\.m does not match its parameter"):
+        optimizer.load_state_dict({"state": {"w": {"m": np.zeros(4)}}, "iterations": 0})

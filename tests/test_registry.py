@@ -106,3 +106,33 @@ def test_model_file_round_trip_is_bit_identical(type_name, tmp_path):
     x = _inputs(shape, np.float32, seed=3)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     np.testing.assert_array_equal(loaded.get_weights(), model.get_weights())
+
+
+def test_backward_overwrites_gradients_instead_of_adding_to_them(type_name):
+    """Two backward passes on different batches: each .grad is the second batch's (issue 18).
+
+    A backward that does `grad += ...` passes every single-pass finite-difference check; it only
+    shows once gradients from an earlier batch are still in place.
+    """
+    make, shape, training = EXAMPLES[type_name]
+    x1, x2 = _inputs(shape, np.float64, seed=1), _inputs(shape, np.float64, seed=2)
+    rng = np.random.default_rng(7)
+
+    def grads_after(layer, x, upstream):
+        if hasattr(layer, "rng"):
+            layer.rng = np.random.default_rng(11)  # the same dropout mask in both layers
+        layer.forward(x, training=training)
+        layer.input_grad = True
+        grad_x = layer.backward(upstream)
+        return grad_x, {name: p.grad.copy() for name, p in layer.named_parameters().items()}
+
+    twice, fresh = make(np.float64), make(np.float64)
+    out_shape = (BATCH, *twice.output_shape(shape))
+    g1, g2 = rng.standard_normal(out_shape), rng.standard_normal(out_shape)
+    grads_after(twice, x1, g1)
+    grad_x, second = grads_after(twice, x2, g2)
+    expected_x, expected = grads_after(fresh, x2, g2)
+    np.testing.assert_allclose(grad_x, expected_x, rtol=1e-12, atol=1e-12)
+    assert set(second) == set(expected)
+    for name in expected:
+        np.testing.assert_allclose(second[name], expected[name], rtol=1e-12, atol=0, err_msg=name)

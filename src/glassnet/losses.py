@@ -119,6 +119,9 @@ class SoftmaxCrossEntropy(Loss):
     p = softmax(z);  L = −mean over the batch of log p[true class]
     dL/dz = (p − y_onehot)/batch
 
+    For target rows y (one-hot or probabilities), L = −mean over the batch of Σ_j y_j·log p_j and
+    dL/dz = (p·Σ_j y_j − y)/batch, which is (p − y)/batch when each row sums to 1.
+
     The gradient with respect to z is that simple because the softmax Jacobian and the
     derivative of the log cancel: this is why the two are fused. log p is computed as
     z − c − log Σ e^(z − c) (log-sum-exp) with a shift c ≥ z, which never overflows.
@@ -154,7 +157,13 @@ class SoftmaxCrossEntropy(Loss):
             p.ravel()[true] -= 1.0
         else:
             target = _as_columns(target, pred, "SoftmaxCrossEntropy")
-            loss = float(np.add.reduce(log_sums) - np.vdot(shifted, target)) / batch
+            # L = −Σ_ij y_ij·log p_ij = Σ_i s_i·log_sums_i − ⟨z − c, y⟩ with row weights
+            # s_i = Σ_j y_ij, and dL/dz = p·s − y. NOTE: s is 1 for one-hot and probability rows,
+            # but dropping it would make the value and gradient of other rows (label weights,
+            # unnormalised counts) disagree, and the value depend on the shift c.
+            weights = target.dot(np.ones(n_classes, dtype=target.dtype))  # s (batch,)
+            loss = float(np.vdot(weights, log_sums) - np.vdot(shifted, target)) / batch
+            p *= weights[:, None]
             p -= target
         p *= 1.0 / batch
         return loss, p

@@ -6,7 +6,6 @@ import gzip
 import io
 import os
 import struct
-import time
 import tracemalloc
 
 import numpy as np
@@ -141,14 +140,12 @@ def test_huge_declared_size_is_rejected_fast_without_allocating(tmp_path, compre
     path = tmp_path / "bomb"
     path.write_bytes(content)
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(IDXFormatError, match="bomb"):
             read_idx(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - started < 0.5
     assert peak < 1_000_000, f"peak allocation {peak} bytes for a {len(content)}-byte file"
 
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"  # screenshots and figures
+# Screenshots and figures for people to look at: in the temporary folder, never the repository
+# (issue 18); $GLASSNET_TEST_OUTPUT chooses another place.
+OUTPUT = Path(
+    os.environ.get("GLASSNET_TEST_OUTPUT", Path(tempfile.gettempdir()) / "glassnet-test-output")
+)
 
 
 def drawing_of(digit: np.ndarray, scale: int = 4) -> np.ndarray:

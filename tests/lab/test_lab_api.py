@@ -244,13 +244,21 @@ def test_neuron_details_match_the_trace(client, lab_model, digit):
     answer = client.post("/api/neuron", json={"layer": 0, "index": 5, "input": x.tolist()})
     assert answer.status_code == 200
     cell = answer.json()
-    want = lab_model.trace(x).neuron(0, 5)
-    assert cell["bias"] == pytest.approx(want.bias) and cell["z"] == pytest.approx(want.z)
-    assert cell["a"] == pytest.approx(want.a)
+    # computed here from the weights, not by the trace code the route itself uses (issue 18)
+    dense = lab_model.layers[0]
+    w, b = dense.W.value[:, 5].astype(np.float64), float(dense.b.value[5])
+    z = float(x.astype(np.float64) @ w + b)
+    assert cell["bias"] == pytest.approx(b) and cell["z"] == pytest.approx(z, rel=1e-5, abs=1e-6)
+    assert cell["a"] == pytest.approx(1 / (1 + np.exp(-z)), rel=1e-5, abs=1e-6)  # float32 σ
     assert cell["weighted_sum"] + cell["bias"] == pytest.approx(cell["z"], abs=1e-5)
-    np.testing.assert_allclose(cell["weights"], want.weights)
+    np.testing.assert_allclose(cell["weights"], w, rtol=1e-6)
     assert cell["picture"] == {"height": 28, "width": 28}  # first layer: a 28×28 heat map
-    assert cell["formula"] == want.formula(terms=TERMS)
+    # the formula shows the largest contribution first and ends with the z and a it returned
+    head, sum_line, activation_line = cell["formula"].split("\n")
+    largest = int(np.argmax(np.abs(w * x)))
+    assert sum_line.startswith(f"z = Σ wᵢ·xᵢ + b = {w[largest]:.4g}×{x[largest]:.4g} + ")
+    assert sum_line.endswith(f" = {cell['z']:.6g}") and f"({784 - TERMS} more terms" in sum_line
+    assert activation_line == f"a = sigmoid(z) = {cell['a']:.6g}"
     products = [abs(t["product"]) for t in cell["terms"]]
     assert products == sorted(products, reverse=True)
     total = sum(t["product"] for t in cell["terms"]) + cell["rest"]["sum"]
@@ -272,9 +280,14 @@ def test_neuron_without_input_gives_weights_and_bias(client, lab_model):
     assert "16 incoming weights" in data["formula"]
 
 
-def test_neuron_of_a_drawing(client, digit):
+def test_neuron_of_a_drawing(client, digit, lab_model):
     answer = client.post("/api/neuron", json={"layer": 0, "index": 1, "image": digit.tolist()})
-    assert answer.status_code == 200 and answer.json()["z"] is not None
+    assert answer.status_code == 200
+    # z is w·x + b for the input the lab made of the drawing (issue 18: not merely "not None")
+    x = np.array(client.post("/api/predict", json={"image": digit.tolist()}).json()["input"])
+    dense = lab_model.layers[0]
+    expected = float(x @ dense.W.value[:, 1].astype(np.float64) + dense.b.value[1])
+    assert answer.json()["z"] == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
 BAD_NEURONS = {

@@ -1,7 +1,8 @@
 """End to end in a real headless Chromium: draw a real MNIST digit, open a neuron, train.
 
 Uses Debian's ``chromium`` (/usr/bin/chromium) driven by Playwright; Playwright's own browser
-downloads are never used. Screenshots go to ``test-output/``.
+downloads are never used. Screenshots go to a temporary folder (``lab_helpers.OUTPUT``), never
+into the repository.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ def draw(page, digit: np.ndarray) -> None:
 def settle(page) -> dict:
     """Wait until the page has no request out, and return its last prediction."""
     page.wait_for_function("window.lab.idle()")
-    page.wait_for_timeout(100)
+    # Conditions, not a fixed sleep (issue 18): two rendered frames for any event still queued
+    # by the last mouse move to start its request, then idle again.
+    page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     page.wait_for_function("window.lab.idle()")
     return page.evaluate("window.lab.last")
 

@@ -12,7 +12,7 @@ and ``inputs``; then one module per command. The commands are registered here, i
 
 from __future__ import annotations
 
-from . import download, evaluate, inspect, lab, plot, predict, train
+from . import download, evaluate, inspect, lab, plot, predict, sweep, train
 from .application import app, run
 
 app.command()(train.train)
@@ -22,5 +22,6 @@ app.command()(inspect.inspect)
 app.command()(plot.plot)
 app.command()(download.download)
 app.command()(lab.lab)
+app.command()(sweep.sweep)
 
 __all__ = ["app", "run"]

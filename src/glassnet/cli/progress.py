@@ -21,6 +21,8 @@ from .application import STATE
 class ProgressBar(gn.Callback):
     """A Rich progress bar per epoch: batches, loss, accuracy, speed and time left."""
 
+    rank_zero_only = True
+
     def __init__(self, console: Any) -> None:
         self.progress = Progress(
             TextColumn("epoch {task.fields[epoch]}"),
@@ -76,6 +78,8 @@ class ProgressBar(gn.Callback):
 
 class JsonLines(gn.Callback):
     """One JSON line per epoch (``--json``)."""
+
+    rank_zero_only = True
 
     def on_epoch_end(self, epoch, logs):
         STATE.emit({"event": "epoch", "epoch": epoch + 1, **logs})

@@ -12,6 +12,7 @@ import typer
 
 import glassnet as gn
 from glassnet import datasets
+from glassnet.distributed import MPICommunicator, launched_world_size
 
 from .application import STATE, UserError, guarded, plain
 from .building import build_model, make_optimizer, make_schedule
@@ -87,10 +88,53 @@ def train(
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
 ) -> None:
-    """Train a network and write a run directory: model, config, history, metrics and plots."""
+    """Train a network and write a run directory: model, config, history, metrics and plots.
+
+    Under ``mpiexec -n N`` (N > 1) the ranks train one model data-parallel: each computes the
+    gradient of its share of every global batch of --batch-size samples; rank 0 alone prints
+    and writes the run directory.
+    """
     given = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS and v is not None}
     options = {**TRAIN_DEFAULTS, **read_config(config), **given}
     check_options(options)
+    communicator = MPICommunicator() if launched_world_size() > 1 else None
+    if communicator is not None and communicator.rank != 0:
+        STATE.quiet, STATE.json = True, False  # rank 0 alone prints
+        try:
+            run_training(options, communicator)
+        except Exception:
+            # Every rank stops together (see glassnet.distributed.mpi); rank 0 says why.
+            raise typer.Exit(1) from None
+        return
+    summary, scores, class_names = run_training(options, communicator)
+    if STATE.json:
+        STATE.emit(summary)
+        return
+    if summary.get("warning"):
+        STATE.error_console.print(plain(summary["warning"]))
+    show_scores(scores, class_names, title=f"Test set: {summary['test_samples']:,} samples")
+    key = "accuracy" if "accuracy" in scores else "r2"
+    ranks = f", {communicator.size} MPI ranks" if communicator is not None else ""
+    epochs = summary["epochs"]
+    stopped = f"interrupted after epoch {epochs}" if summary["interrupted"] else f"{epochs} epochs"
+    STATE.console.print(
+        plain(
+            f"test {key}: {scores[key]:.4f}  ({summary['data']}, {summary['architecture']}, "
+            f"{stopped} in {summary['seconds']:.1f} s{ranks})  →  {summary['run']}"
+        )
+    )
+
+
+def run_training(
+    options: dict[str, Any], communicator: MPICommunicator | None = None
+) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
+    """Load the data, build, train and (on rank 0) evaluate and write the run directory.
+
+    Returns the summary record (what ``--json`` prints last), the test scores and the class
+    names. ``glassnet sweep`` calls this once per combination, in a worker process.
+    """
+    options = dict(options)
+    rank = 0 if communicator is None else communicator.rank
     options["activation"] = str(options["activation"]).lower().replace("-", "_")
     if options["activation"] not in (*DEFAULT_OPTIMIZER, "step"):
         raise UserError(
@@ -98,44 +142,41 @@ def train(
             f"{options['activation']!r}."
         )
     source = options["data"]
-    # The run's folder is claimed first, so an unwritable --out is found before training.
+    # Rank 0 claims the run's folder first, so an unwritable --out is found before training;
+    # the run is written there and renamed into place only when complete.
     requested = Path(options["out"]) if options["out"] else None
-    partial = claim_run(requested) if requested is not None else None
+    partial = claim_run(requested) if requested is not None and rank == 0 else None
     try:
-        _train(options, source, requested, partial)
+        dataset = load_data(source, options)
+        if options["limit"]:
+            dataset.X_train, dataset.y_train = (
+                dataset.X_train[: options["limit"]],
+                dataset.y_train[: options["limit"]],
+            )
+        if dataset.task == "classification" and np.unique(dataset.y_train).size < 2:
+            only = dataset.class_names[0] if dataset.class_names else dataset.y_train[:1]
+            raise UserError(
+                f"The training data holds one class only ({only}); a classifier needs at least "
+                "two. Check --target, --limit or the class folders."
+            )
+        run = requested or Path(f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
+        if partial is None and rank == 0:
+            partial = claim_run(run)
+        return _fit_and_write(options, source, dataset, run, partial, communicator)
     finally:
         if partial is not None and partial.exists():
             abandon_run(partial)
 
 
-def _train(
-    options: dict[str, Any], source: str | None, requested: Path | None, partial: Path | None
-) -> None:
-    dataset = load_data(source, options)
-    if options["limit"]:
-        dataset.X_train, dataset.y_train = (
-            dataset.X_train[: options["limit"]],
-            dataset.y_train[: options["limit"]],
-        )
-    if dataset.task == "classification" and np.unique(dataset.y_train).size < 2:
-        only = dataset.class_names[0] if dataset.class_names else dataset.y_train[:1]
-        raise UserError(
-            f"The training data holds one class only ({only}); a classifier needs at "
-            "least two. Check --target, --limit or the class folders."
-        )
-    run = requested or Path(f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
-    if partial is None:
-        partial = claim_run(run)
-    try:
-        _fit_and_write(options, source, dataset, run, partial)
-    finally:
-        if partial.exists():
-            abandon_run(partial)
-
-
 def _fit_and_write(
-    options: dict[str, Any], source: str | None, dataset: Data, run: Path, partial: Path
-) -> None:
+    options: dict[str, Any],
+    source: str | None,
+    dataset: Data,
+    run: Path,
+    partial: Path | None,
+    communicator: MPICommunicator | None,
+) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
+    rank = 0 if communicator is None else communicator.rank
     for note in dataset.notes:
         STATE.say(f"[bold]{plain(note)}[/bold]" if note.startswith("MNIST") else plain(note))
     model = build_model(dataset, options)
@@ -166,8 +207,11 @@ def _fit_and_write(
         validation_split=options["validation_split"],
         callbacks=callbacks,
         seed=options["seed"],
+        communicator=communicator,
     )
     seconds = time.perf_counter() - started
+    if rank != 0 or partial is None:
+        return {}, {}, None
     # Trained on a standardised target: fold the scaling into the last layer (target units).
     datasets.fold_target_scaling(model, dataset.preprocessing)
     scores = evaluate_model(model, dataset.X_test, dataset.y_test)
@@ -188,23 +232,14 @@ def _fit_and_write(
         "seconds": round(seconds, 2),
         "test": {k: v for k, v in scores.items() if isinstance(v, float)},
         "run": str(run),
+        "test_samples": len(dataset.X_test),
+        "validation": {k: v[-1] for k, v in history.to_dict().items() if k.startswith("val_")},
     }
     if watch.warning:
         summary["warning"] = watch.warning
-    if STATE.json:
-        STATE.emit(summary)
-        return
-    if watch.warning:
-        STATE.error_console.print(plain(watch.warning))
-    show_scores(scores, dataset.class_names, title=f"Test set: {len(dataset.X_test):,} samples")
-    key = "accuracy" if "accuracy" in scores else "r2"
-    stopped = f"interrupted after epoch {epochs_done}" if interrupted else f"{epochs_done} epochs"
-    STATE.console.print(
-        plain(
-            f"test {key}: {scores[key]:.4f}  ({dataset.name}, {_arch(model)}, {stopped} "
-            f"in {seconds:.1f} s)  →  {run}"
-        )
-    )
+    if communicator is not None:
+        summary["ranks"] = communicator.size
+    return summary, scores, dataset.class_names
 
 
 def _arch(model: gn.Sequential) -> str:

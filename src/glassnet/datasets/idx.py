@@ -267,10 +267,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     --------
     >>> import numpy as np, tempfile, os
     >>> from glassnet.datasets import read_idx, write_idx
-    >>> folder = tempfile.mkdtemp()
-    >>> p = write_idx(os.path.join(folder, "labels-idx1-ubyte.gz"), np.arange(5, dtype=np.uint8))
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> p = write_idx(os.path.join(folder.name, "labels-idx1-ubyte.gz"), np.arange(5, dtype="u1"))
     >>> read_idx(p)
     array([0, 1, 2, 3, 4], dtype=uint8)
+    >>> folder.cleanup()
     """
     array = np.asarray(array)
     path = Path(path)

@@ -198,13 +198,15 @@ def load_csv(
     Examples
     --------
     >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "pets.csv")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> p = os.path.join(folder.name, "pets.csv")
     >>> _ = open(p, "w").write("weight,height,kind\\n4.0,25,cat\\n30,60,dog\\n5,30,cat\\n")
     >>> t = load_csv(p, target="kind")
     >>> t.X.shape, t.y.tolist(), t.class_names, t.task
     ((3, 2), [0, 1, 0], ('cat', 'dog'), 'classification')
     >>> t.decode([1, 0]).tolist()
     ['dog', 'cat']
+    >>> folder.cleanup()
     """
     name = os.fspath(path)
     if task not in ("auto", "classification", "regression"):

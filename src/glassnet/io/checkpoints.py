@@ -94,6 +94,8 @@ class Checkpoint(Callback):
     100
     """
 
+    rank_zero_only = True  # in data-parallel fits rank 0 alone writes (the state is global)
+
     def __init__(self, path: str | os.PathLike[str], every: str | int = "epoch") -> None:
         self.path = os.fspath(path)
         if every != "epoch":

@@ -22,7 +22,7 @@ from ..nn.layer import Layer
 from ..parameter import Buffer, Parameter, pack_parameters
 from ..train import loop, optimizers
 from ..train.callbacks import Callback, History
-from ..train.loop import FitRun, TrainingState
+from ..train.loop import Communicator, FitRun, TrainingState
 from ..train.optimizers import Optimizer
 from .checks import check_inputs, check_targets
 
@@ -372,6 +372,7 @@ class Sequential:
         seed: int | None = None,
         verbose: int = 0,
         resume: TrainingState | None = None,
+        communicator: Communicator | None = None,
     ) -> History:
         """Train by mini-batch gradient descent.
 
@@ -405,6 +406,11 @@ class Sequential:
         resume : TrainingState, optional
             Continue an interrupted fit from a checkpoint's state (see `training_state`); load the
             checkpoint's weights and optimizer state first. Give the same data and settings.
+        communicator : Communicator, optional
+            Data-parallel training: e.g. `glassnet.distributed.MPICommunicator` under
+            ``mpiexec -n N``. Every rank gives the same X, y and settings; each computes the
+            gradient of its share of every global batch of ``batch_size`` samples, and one
+            Allreduce averages them, so the weights stay identical on all ranks.
 
         Returns
         -------
@@ -438,6 +444,7 @@ class Sequential:
             seed=seed,
             verbose=verbose,
             resume=resume,
+            communicator=communicator,
         )
 
     def training_state(self) -> TrainingState:

@@ -20,9 +20,14 @@ import numpy as np
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing.
+
+    ``rank_zero_only``: in a data-parallel fit, run this callback on rank 0 only (printing,
+    writing files); the others run on every rank.
+    """
 
     model: Any = None
+    rank_zero_only: bool = False
 
     def set_model(self, model: Any) -> None:
         self.model = model
@@ -232,6 +237,8 @@ class Progress(Callback):
 
 class PrintProgress(Callback):
     """Print one line per epoch (what ``fit(verbose=1)`` uses)."""
+
+    rank_zero_only = True  # data-parallel fits print once, from rank 0
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream

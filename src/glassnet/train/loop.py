@@ -11,6 +11,13 @@ The loop works on any model with that interface (`glassnet.Sequential` is the on
 builds): ``check_inputs``/``check_targets``, ``resolve_loss``/``resolve_optimizer``,
 ``forward``/``backward``, ``get_weights``/``set_weights``, ``layers``, ``output`` and
 ``stop_training``.
+
+Data-parallel training (``fit(..., communicator=...)``, e.g. `glassnet.distributed.MPICommunicator`)
+touches the loop through four calls only: the epoch's order is made the ``same_order`` on every
+rank, each rank takes its ``shard`` of every global mini-batch, ``forward_backward`` makes the
+gradient and the batch's sums global (one Allreduce) before the optimizer steps, and
+``end_epoch`` checks that the weights are still the same everywhere. A communicator is any
+object with those methods (see `Communicator`); the loop never imports an MPI library.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import signal
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -77,6 +84,38 @@ class TrainingState:
         )
 
 
+class Communicator(Protocol):
+    """What `fit` asks of a data-parallel communicator (`glassnet.distributed` implements it).
+
+    ``rank`` is this process's number among ``size``; rank 0 alone runs the callbacks marked
+    ``rank_zero_only`` (progress, checkpoints).
+    """
+
+    rank: int
+    size: int
+
+    def same_order(self, order: np.ndarray) -> np.ndarray:
+        """The epoch's sample order, made identical on every rank."""
+        ...
+
+    def shard(self, start: int, stop: int) -> tuple[int, int]:
+        """This rank's rows of the global batch ``[start, stop)`` of the epoch's order."""
+        ...
+
+    def forward_backward(
+        self, step: Any, model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray, n_global: int
+    ) -> tuple[float, int, int]:
+        """Run ``step(model, loss, xb, yb)`` here, then make the gradient and the sums global.
+
+        Returns the global batch's mean loss, correct count and sample count.
+        """
+        ...
+
+    def end_epoch(self, model: Any, epoch: int) -> None:
+        """Check that the weights are identical on every rank."""
+        ...
+
+
 @dataclass
 class FitRun:
     """What one call of `fit` trains with; ``model.current_fit`` while it runs."""
@@ -90,21 +129,37 @@ class FitRun:
     rng: np.random.Generator
     state: TrainingState
     history: History
+    communicator: Communicator | None = None
 
     @property
     def n_batches(self) -> int:
         return -(-len(self.X) // self.batch_size)
 
     def start_epoch(self) -> None:
-        """Draw the epoch's sample order from the run's generator (None when not shuffling)."""
+        """Draw the epoch's sample order from the run's generator (None when not shuffling).
+
+        Data parallel, every rank then takes rank 0's order (the ranks' generators may differ).
+        """
         self.state.order = self.rng.permutation(len(self.X)) if self.shuffle else None
+        if self.communicator is not None and self.state.order is not None:
+            self.state.order = self.communicator.same_order(self.state.order)
+
+    def global_batch_size(self, batch: int) -> int:
+        """Samples in mini-batch ``batch`` over all ranks (the last one may be smaller)."""
+        return min(self.batch_size, len(self.X) - batch * self.batch_size)
 
     def batch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``."""
-        start, size = batch * self.batch_size, self.batch_size
+        """Mini-batch number ``batch`` of the current epoch: ``(X_batch, y_batch)``.
+
+        With a communicator, this rank's share of it (``communicator.shard``).
+        """
+        start = batch * self.batch_size
+        stop = start + self.global_batch_size(batch)
+        if self.communicator is not None:  # data parallel: this rank's part of the batch
+            start, stop = self.communicator.shard(start, stop)
         if self.state.order is None:
-            return self.X[start : start + size], self.y[start : start + size]  # views, no copy
-        rows = self.state.order[start : start + size]
+            return self.X[start:stop], self.y[start:stop]  # views, no copy
+        rows = self.state.order[start:stop]
         # take() gathers the rows ~15% faster than X[rows] (same result)
         return self.X.take(rows, axis=0), self.y.take(rows, axis=0)
 
@@ -146,6 +201,7 @@ def fit(
     seed: int | None = None,
     verbose: int = 0,
     resume: TrainingState | None = None,
+    communicator: Communicator | None = None,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
     epochs = check_positive_int(epochs, "epochs")
@@ -184,6 +240,10 @@ def fit(
             rng.bit_generator.state = resume.rng_state
     # History comes last so it records what other callbacks add to the logs.
     all_callbacks = [*callbacks] + ([PrintProgress()] if verbose else []) + [history]
+    if communicator is not None and communicator.rank != 0:
+        # Only rank 0 prints and writes files; every rank runs the others (schedules, early
+        # stopping), which see the same global logs and so decide the same.
+        all_callbacks = [c for c in all_callbacks if not c.rank_zero_only]
     for callback in all_callbacks:
         callback.set_model(model)
     batch_callbacks = [
@@ -191,7 +251,7 @@ def fit(
     ]
     model.stop_training = False
     run = model.current_fit = FitRun(
-        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history
+        X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator
     )
     params = {
         "epochs": epochs,
@@ -215,6 +275,8 @@ def fit(
                 X_val, y_val = validation_data
                 scores = model.evaluate(X_val, y_val, loss=loss_fn)
                 logs.update({f"val_{k}": v for k, v in scores.items()})
+            if communicator is not None:
+                communicator.end_epoch(model, epoch)
             state.next_epoch()
             for callback in all_callbacks:
                 callback.on_epoch_end(epoch, logs)
@@ -236,26 +298,28 @@ def train_epoch(
     Returns the epoch's logs, or None if Ctrl-C or a callback (``model.stop_training``)
     stopped training after a batch.
     """
-    state = run.state
+    state, comm = run.state, run.communicator
     if state.batch == 0:
         run.start_epoch()
     last_finite = model.get_weights()
     classify = model.output != "identity"
     width = label_width(model.output, run.y)
     for batch in range(state.batch, run.n_batches):
-        xb, yb = run.batch(batch)
-        out = model.forward(xb, training=True)
-        # the labels were validated once, in fit, so the loss need not check each batch
-        batch_loss, grad = run.loss.value_and_gradient_of_valid(out, yb)
+        xb, yb = run.batch(batch)  # with a communicator: this rank's share only
+        if comm is None:
+            batch_loss, n_correct = forward_backward(model, run.loss, xb, yb)
+            n_seen = len(xb)
+        else:  # one Allreduce: the global batch's mean gradient and its sums on every rank
+            batch_loss, n_correct, n_seen = comm.forward_backward(
+                forward_backward, model, run.loss, xb, yb, run.global_batch_size(batch)
+            )
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
-        model.backward(grad)
         run.optimizer.step()
         state.batch = batch + 1
-        state.total_loss += batch_loss * len(xb)
-        state.seen += len(xb)
-        if classify:
-            state.correct += count_correct(model.output, out, yb)
+        state.total_loss += batch_loss * n_seen
+        state.seen += n_seen
+        state.correct += n_correct
         if batch_callbacks:
             logs = state.logs(classify, width)
             for callback in batch_callbacks:
@@ -265,6 +329,21 @@ def train_epoch(
     if not np.isfinite(model.get_weights()).all():
         diverged(model, last_finite, state, math.nan, run.history)
     return state.logs(classify, width)
+
+
+def forward_backward(model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray) -> tuple[float, int]:
+    """forward → loss → backward on one batch: fills the gradients, returns (mean loss, correct).
+
+    The correct count is 0 for regression (``output="identity"``).
+    """
+    out = model.forward(xb, training=True)
+    # the labels were validated once, in fit, so the loss need not check each batch
+    batch_loss, grad = loss.value_and_gradient_of_valid(out, yb)
+    if not math.isfinite(batch_loss):  # fit restores the weights and raises; skip backward
+        return batch_loss, 0
+    model.backward(grad)
+    correct = count_correct(model.output, out, yb) if model.output != "identity" else 0
+    return batch_loss, correct
 
 
 def diverged(

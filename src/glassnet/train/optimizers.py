@@ -240,7 +240,11 @@ class Adam(Optimizer):
     def _decay(self, param, state, lr):
         """Adam adds λ·w to the gradient; AdamW overrides this to shrink w directly."""
         if self.weight_decay:
-            return l2_gradient(param, self.weight_decay, out=state["scratch"])
+            # NOTE: not "scratch": _update overwrites that buffer while it still needs g.
+            out = state.get("scratch_decay")
+            if out is None:
+                out = state["scratch_decay"] = np.empty_like(param.value)
+            return l2_gradient(param, self.weight_decay, out=out)
         return param.grad
 
     def _update(self, param, state, lr):
