@@ -1,18 +1,28 @@
 # glassnet: every target does its own set-up on a fresh Debian machine.
-#   make demo   train the reference network on real data (the main job)
-#   make test   lint, type-check and run the whole test suite
+#   make demo   train the reference network on real data (the main job); installs only what
+#               that needs: Debian's Fashion-MNIST and glassnet[cli], no browser
+#   make test   lint, type-check and run the whole test suite; installs the rest (Chromium and
+#               its driver for the browser tests, every extra and the test tools)
 #   make bench  run the benchmarks against the installed peers
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+DEMO_DEB_PACKAGES := dataset-fashion-mnist
 DEB_PACKAGES := dataset-fashion-mnist chromium chromium-driver openmpi-bin libopenmpi-dev
+DEMO_EXTRAS := cli
 EXTRAS := all,test
 
-.PHONY: demo test bench lint system-packages venv clean
+.PHONY: demo test bench lint system-packages demo-system-packages install-debs venv demo-venv clean
 
 system-packages:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEB_PACKAGES)"
+
+demo-system-packages:
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEMO_DEB_PACKAGES)"
+
+install-debs:
+	@missing=""; for p in $(PACKAGES); do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	    echo "Installing Debian packages:$$missing"; \
@@ -21,15 +31,24 @@ system-packages:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-$(BIN)/activate: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+
+# One stamp per set of extras: the demo's is a subset, so after `make test` it is a no-op.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[$(DEMO_EXTRAS)]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
-	touch $(BIN)/activate
+	touch $@ $(VENV)/.demo-installed
 
-venv: $(BIN)/activate
+demo-venv: $(VENV)/.demo-installed
 
-demo: system-packages venv
+venv: $(VENV)/.test-installed
+
+demo: demo-system-packages demo-venv
 	$(BIN)/glassnet train
 
 lint: venv

@@ -70,13 +70,30 @@ def plot_confusion_matrix(ax, matrix: np.ndarray, class_names: Sequence[str] | N
     return ax
 
 
+#: The one colour convention for weight signs, shared with the lab's page (its app.js):
+#: positive weights blue, negative orange, zero white.
+WEIGHT_POSITIVE = "#2563eb"
+WEIGHT_NEGATIVE = "#e4572e"
+
+
+def weight_colormap():
+    """The diverging colour map of weights: orange (negative) → white (0) → blue (positive)."""
+    from matplotlib.colors import LinearSegmentedColormap  # the plot extra, loaded on use
+
+    return LinearSegmentedColormap.from_list(
+        "glassnet_weights", [WEIGHT_NEGATIVE, "#ffffff", WEIGHT_POSITIVE]
+    )
+
+
 def plot_neuron_weights(ax, weights: np.ndarray, image_shape: tuple[int, ...], title: str = ""):
     """One neuron's incoming weights as a picture: what the neuron "looks for" in the input.
 
-    Positive weights are red, negative blue, on a scale symmetric around 0.
+    Positive weights are blue, negative orange (as in the lab), on a scale symmetric around 0.
     """
     limit = float(np.abs(weights).max()) or 1.0
-    ax.imshow(np.asarray(weights).reshape(image_shape), cmap="bwr", vmin=-limit, vmax=limit)
+    ax.imshow(
+        np.asarray(weights).reshape(image_shape), cmap=weight_colormap(), vmin=-limit, vmax=limit
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -248,7 +265,11 @@ def save_run_plots(
                 plot_neuron_weights(ax, W[:, j], image_shape, f"neuron {j}")
             else:
                 ax.axis("off")
-        fig.suptitle("first hidden layer: each neuron's incoming weights")
+        fig.suptitle(
+            "first hidden layer: each neuron's incoming weights\n"
+            "blue: positive weight, orange: negative, white: 0 (each on its own scale)",
+            fontsize=9,
+        )
         save(fig, "weights.png")
     if model is not None and sample is not None:
         fig, ax = plt.subplots(figsize=(9, 1 + 0.6 * len(model.trace(sample).layers)))

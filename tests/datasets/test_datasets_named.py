@@ -29,6 +29,7 @@ from glassnet.datasets import (
     DownloadError,
     download,
     fetch_file,
+    find,
     load,
     load_fashion_mnist,
     load_mnist,
@@ -306,12 +307,12 @@ def test_real_mnist_hashes_verify_files_served_locally(server, mnist_dir, mnist_
     assert server.requests["/mnist/t10k-images-idx3-ubyte.gz"] == 1
 
 
-def test_download_goes_into_data_dir_when_given(server, tmp_path):
+def test_data_dir_is_looked_in_but_never_made_a_download_target(server, tmp_path):
     (tmp_path / "made").mkdir()
     spec = tiny_spec(server, tmp_path)
     data = load(spec, "train", data_dir=tmp_path / "mine")
-    assert data.source_path == tmp_path / "mine" / "tiny"
-    assert files_under(user_cache_dir()) == []
+    assert data.source_path == user_cache_dir() / "tiny"
+    assert not (tmp_path / "mine").exists()
 
 
 def test_download_function_fetches_every_file_once(server, tmp_path):
@@ -426,3 +427,27 @@ def test_without_platformdirs_the_cache_is_skipped_and_download_needs_the_extra(
 def test_datasets_compare_by_identity_not_by_array_equality(mnist_dir):
     a = load_mnist("test", data_dir=mnist_dir, download=False)
     assert a == a and a != load_mnist("test", data_dir=mnist_dir, download=False)
+
+
+def test_mnist_files_asked_for_as_fashion_mnist_are_detected(mnist_dir, tmp_path, monkeypatch):
+    """Same file names: a folder of MNIST given for fashion-mnist is found out and said."""
+    monkeypatch.delenv("GLASSNET_DATA", raising=False)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / name).write_bytes((mnist_dir / name).read_bytes())
+    with pytest.raises(DatasetError, match="holds MNIST, not Fashion-MNIST .its checksum"):
+        load_fashion_mnist("test", data_dir=tmp_path, download=False)
+    # Re-encoded (another gzip, or unpacked): the brightness tells.
+    images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    (tmp_path / "t10k-images-idx3-ubyte.gz").unlink()
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", images)
+    with pytest.raises(DatasetError, match="holds MNIST, not Fashion-MNIST .its mean brightness"):
+        load_fashion_mnist("test", data_dir=tmp_path, download=False)
+    assert len(load_mnist("test", data_dir=tmp_path, download=False)) == 10000
+
+
+def test_fashion_files_asked_for_as_mnist_are_detected(fashion_dir, tmp_path):
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / name).write_bytes((fashion_dir / name).read_bytes())
+    with pytest.raises(DatasetError, match="holds Fashion-MNIST, not MNIST"):
+        load_mnist("test", data_dir=tmp_path, download=False)
+    assert find("fashion-mnist") == fashion_dir

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 try:
     import typer
     from rich.console import Console
+    from rich.markup import escape
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError('The glassnet command needs its extra: pip install "glassnet[cli]"') from None
 
@@ -32,6 +34,33 @@ app = typer.Typer(
 
 class UserError(Exception):
     """A mistake the user can fix; printed as one line without a traceback."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """Text with control characters (terminal escape sequences) shown as ``\\x1b``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def plain(text: object) -> str:
+    """Text from files or users made safe for the terminal: control characters (escape
+    sequences) shown as ``\\x1b`` and Rich markup such as ``[bold]`` shown as written."""
+    return escape(printable(text))
+
+
+def sentence(error: BaseException) -> str:
+    """An error as a sentence for the user, never a raw exception text."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" {error.filename}" if error.filename else ""
+        return f"Cannot use{where}: {error.strerror.lower()}."
+    if isinstance(error, MemoryError):
+        return "Not enough memory for this request; use smaller sizes or less data."
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    text = str(error).strip() or type(error).__name__
+    return text if text[-1] in ".!?)" else text + "."
 
 
 @dataclass
@@ -88,10 +117,11 @@ def guarded(function: Callable[..., None]) -> Callable[..., None]:
             OSError,
             ImportError,
             FloatingPointError,
+            MemoryError,
         ) as error:
             if STATE.debug:
                 raise
-            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            message = printable(sentence(error))
             print(f"error: {message}", file=sys.stderr)
             raise typer.Exit(1) from None
 

@@ -24,9 +24,8 @@ from glassnet import io
 
 from .application import UserError
 from .architecture import as_model_inputs
-from .building import build_model, make_optimizer, make_schedule
+from .building import build_model, make_optimizer, make_schedule, optimizer_choice
 from .data import Data, load_data
-from .options import DEFAULT_OPTIMIZER
 from .receipt import read_receipt
 
 CHECKPOINTS = "checkpoints"
@@ -59,20 +58,23 @@ def load_training_data(options: dict[str, Any]) -> Data:
 
 
 def optimizer_name(options: dict[str, Any]) -> str:
-    return str(options["optimizer"] or DEFAULT_OPTIMIZER.get(options["activation"], ("adam",))[0])
+    return optimizer_choice(options)[0]
 
 
 def base_rate(options: dict[str, Any]) -> float:
     """The learning rate `make_optimizer` starts from (and schedules scale)."""
-    if options["learning_rate"] is not None:
-        return float(options["learning_rate"])
-    return float(DEFAULT_OPTIMIZER.get(options["activation"], ("adam", 1e-3))[1])
+    return optimizer_choice(options)[1]
 
 
-def training_callbacks(options: dict[str, Any], extra: list[gn.Callback]) -> list[gn.Callback]:
-    """The callbacks that shape the weights (schedule, early stopping), then ``extra``."""
+def training_callbacks(
+    options: dict[str, Any], extra: list[gn.Callback], rate: float | None = None
+) -> list[gn.Callback]:
+    """The callbacks that shape the weights (schedule, early stopping), then ``extra``.
+
+    ``rate`` is the optimizer's learning rate the schedule scales (default: `base_rate`).
+    """
     callbacks: list[gn.Callback] = []
-    schedule = make_schedule(options, base_rate(options))
+    schedule = make_schedule(options, base_rate(options) if rate is None else rate)
     if schedule is not None:
         callbacks.append(gn.LearningRateScheduler(schedule))
     if options["early_stopping"]:

@@ -17,7 +17,7 @@ import glassnet as gn
 from .application import UserError
 from .architecture import build_cnn, image_shape, is_layer_spec
 from .data import Data
-from .options import DEFAULT_HIDDEN, DEFAULT_OPTIMIZER
+from .options import DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, MAX_PARAMETERS
 
 
 def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
@@ -71,7 +71,17 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
             raise UserError(
                 f"--hidden must be sizes joined by ',', e.g. 16,16, got {hidden!r}."
             ) from None
+        if not sizes_hidden and hidden is not None and str(hidden).strip():
+            raise UserError(f"--hidden must be sizes joined by ',', e.g. 16,16, got {hidden!r}.")
+        if any(size < 1 for size in sizes_hidden):
+            raise UserError(f"--hidden sizes must be at least 1, got {hidden!r}.")
         sizes = [n_features, *sizes_hidden, n_outputs]
+    n_parameters = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if n_parameters > MAX_PARAMETERS:
+        raise UserError(
+            f"The network {'-'.join(map(str, sizes))} would have {n_parameters:,} parameters; "
+            f"glassnet train builds at most {MAX_PARAMETERS:,}. Use smaller layers."
+        )
     activation = options["activation"]
     if activation == "step":
         raise UserError(
@@ -83,10 +93,21 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
     return model
 
 
-def make_optimizer(model: gn.Sequential, options: dict[str, Any]) -> gn.optimizers.Optimizer:
+def optimizer_choice(options: dict[str, Any]) -> tuple[str, float]:
+    """The optimizer's name and learning rate that ``options`` ask for, defaults filled in."""
     name, rate = DEFAULT_OPTIMIZER.get(options["activation"], ("adam", 1e-3))
-    name = options["optimizer"] or name
-    rate = options["learning_rate"] if options["learning_rate"] is not None else rate
+    if options["optimizer"] and options["optimizer"].lower() != name:
+        # Another optimizer than the activation's pair: its own usual rate, not the pair's
+        # (Adam at SGD's 0.1 diverges).
+        name = options["optimizer"].lower()
+        rate = 0.1 if name == "sgd" else 1e-3
+    if options["learning_rate"] is not None:
+        rate = options["learning_rate"]
+    return name, float(rate)
+
+
+def make_optimizer(model: gn.Sequential, options: dict[str, Any]) -> gn.optimizers.Optimizer:
+    name, rate = optimizer_choice(options)
     extra = {"momentum": options["momentum"]} if name == "sgd" else {}
     return gn.optimizers.get(name, model.parameters(), learning_rate=rate, **extra)
 

@@ -15,6 +15,7 @@ import numpy as np
 from glassnet import datasets
 
 from .application import UserError
+from .options import MAX_IMAGE_SIDE
 
 
 @dataclass
@@ -41,23 +42,34 @@ def _parse_size(text: str) -> tuple[int, int]:
         raise UserError(
             f"--image-size must look like 28x28 (height x width), got {text!r}."
         ) from None
-    if height < 1 or width < 1:
-        raise UserError(f"--image-size must be positive, got {text!r}.")
+    if not (1 <= height <= MAX_IMAGE_SIDE and 1 <= width <= MAX_IMAGE_SIDE):
+        raise UserError(
+            f"--image-size sides must be from 1 to {MAX_IMAGE_SIDE} pixels, got {text!r}."
+        )
     return height, width
 
 
 def _named(name: str, data_dir: str | None, split: str):
-    return datasets.load(name, split, data_dir=data_dir)
+    try:
+        return datasets.load(name, split, data_dir=data_dir)
+    except datasets.DatasetNotFoundError:
+        raise
+    except datasets.DatasetError as error:  # e.g. the other data set under the same names
+        raise UserError(str(error)) from None
 
 
-def load_data(source: str | None, options: dict[str, Any]) -> Data:
-    """Load a named data set, a CSV file or an image folder, split into train and test."""
+def load_data(source: str | None, options: dict[str, Any], test_only: bool = False) -> Data:
+    """Load a named data set, a CSV file or an image folder, split into train and test.
+
+    ``test_only``: for a named data set, read only its test files (``evaluate``), so that the
+    test files alone on disk are enough; ``X_train`` is then empty.
+    """
     notes: list[str] = []
     name = source or "mnist"
     if name in ("mnist", "fashion-mnist"):
         try:
-            train = _named(name, options["data_dir"], "train")
             test = _named(name, options["data_dir"], "test")
+            train = test if test_only else _named(name, options["data_dir"], "train")
         except datasets.DatasetNotFoundError as error:
             if source is not None or name != "mnist":
                 raise UserError(str(error)) from None
@@ -66,14 +78,14 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
                 " training on Fashion-MNIST instead."
             )
             name = "fashion-mnist"
-            train = _named(name, options["data_dir"], "train")
             test = _named(name, options["data_dir"], "test")
+            train = test if test_only else _named(name, options["data_dir"], "train")
         notes.append(f"Data: {name} from {train.source_path}")
         height, width = train.images.shape[1:]
         return Data(
             name,
-            train.X,
-            train.labels,
+            train.X[:0] if test_only else train.X,
+            train.labels[:0] if test_only else train.labels,
             test.X,
             test.labels,
             list(train.class_names),
@@ -92,10 +104,17 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
             f"No data set or file named {name!r}. Expected 'mnist', 'fashion-mnist', a CSV file "
             "or a folder of images with one sub-folder per class."
         )
+    if not path.is_dir() and not path.is_file():  # a FIFO or device would block the reader
+        raise UserError(f"{path} is not a regular file or a folder; give a CSV file or a folder.")
     if path.is_dir():
         size = _parse_size(options["image_size"])
         folder = datasets.load_image_folder(path, size=size, color=options["color"])
         X, y = folder.flat(), folder.y
+        # Dark ink on light paper (scans, drawings) is inverted to bright-on-dark as MNIST
+        # is, and recorded so that every tool inverts new images the same way.
+        invert = options["color"] == "grayscale" and float(X.mean()) > 0.5
+        if invert:
+            X = 1.0 - X
         X_train, X_test, y_train, y_test = datasets.train_test_split(
             X, y, test_size=0.2, seed=options["seed"]
         )
@@ -116,6 +135,7 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
                 "color": options["color"],
                 "scale": 1.0,
                 "mnist_centering": False,
+                "invert": invert,
             },
             notes=notes,
             train_paths=train_paths,
@@ -124,18 +144,35 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
         raise UserError(f"{path}: expected a .csv file or a folder of images.")
     if not options["target"]:
         raise UserError(f"{path} is a table: name the column to predict with --target COLUMN.")
-    table = datasets.load_csv(path, target=options["target"])
+    features = options.get("features")
+    chosen = [f.strip() for f in str(features).split(",") if f.strip()] if features else None
+    if features is not None and not chosen:
+        raise UserError("--features must name at least one column, e.g. --features age,city.")
+    try:
+        table = datasets.load_csv(
+            path, target=options["target"], features=chosen, categorical="auto"
+        )
+    except datasets.DatasetError as error:
+        raise UserError(_cli_words(str(error))) from None
     X_train, X_test, y_train, y_test = datasets.train_test_split(
         table.X,
         table.y,
         test_size=0.2,
         seed=options["seed"],
     )
-    scaler = datasets.Standardizer().fit(X_train)
-    notes.append(
-        f"Data: {len(table.X)} rows, {table.X.shape[1]} features from {path} "
-        f"({table.task}, target {table.target_name!r})"
+    recipe = datasets.table_preprocessing(table, X_train, y_train)
+    encoded = (
+        f", {len(table.categories)} text column(s) one-hot encoded" if table.categories else ""
     )
+    notes.append(
+        f"Data: {len(table.X)} rows, {len(table.columns)} columns -> {table.X.shape[1]} "
+        f"features{encoded} from {path} ({table.task}, target {table.target_name!r})"
+    )
+    scaler = datasets.Standardizer.from_dict(recipe["standardizer"])
+    if "target_scaling" in recipe:
+        # Train on the standardised target; train.py folds the scaling back into the model.
+        y_mean, y_scale = recipe["target_scaling"]["mean"], recipe["target_scaling"]["scale"]
+        y_train = ((y_train - y_mean) / y_scale).astype(np.float32)
     return Data(
         path.stem,
         scaler.transform(X_train),
@@ -143,12 +180,20 @@ def load_data(source: str | None, options: dict[str, Any]) -> Data:
         scaler.transform(X_test),
         y_test,
         list(table.class_names) if table.class_names else None,
-        {
-            "kind": "table",
-            "feature_names": list(table.feature_names),
-            "target": table.target_name,
-            "standardizer": scaler.to_dict(),
-        },
+        recipe,
         task=table.task,
         notes=notes,
     )
+
+
+def _cli_words(message: str) -> str:
+    """A table error in the words of the CLI: its options, not Python's arguments."""
+    for python, cli in (
+        ("features=[...]", "--features a,b"),
+        ("target=", "--target "),
+        ("feature names", "--features names"),
+        ("categorical columns", "text columns"),
+        (", or one-hot encode text columns with categorical='auto'", ""),
+    ):
+        message = message.replace(python, cli)
+    return message

@@ -27,6 +27,14 @@ def download(
     """Fetch a named data set into the cache (checksums verified, progress shown)."""
     if name not in ("mnist", "fashion-mnist"):
         raise UserError(f"Unknown data set {name!r}; expected mnist or fashion-mnist.")
+    # What is on disk first (e.g. Debian's Fashion-MNIST): no network when it is all there.
+    found = datasets.find(name, data_dir) if not mirror else None
+    if found is not None and (data_dir is None or found.is_relative_to(data_dir)):
+        if STATE.json:
+            STATE.emit({"event": "download", "name": name, "folder": str(found), "found": True})
+        else:
+            print(f"{name}: already on this machine at {found} (nothing downloaded)")
+        return
     folder = datasets.download(
         name, data_dir, mirrors=mirror or None, progressbar=not STATE.quiet and not STATE.json
     )

@@ -10,8 +10,9 @@ import typer
 import glassnet as gn
 from glassnet import inspect as looking
 
-from .application import STATE, UserError, guarded
+from .application import STATE, UserError, guarded, printable
 from .inputs import read_inputs
+from .options import check_number
 from .runs import load_model
 
 
@@ -57,7 +58,18 @@ def inspect(
         return
     if layer is None or neuron is None:
         raise UserError("Give both --layer and --neuron to inspect a neuron.")
+    check_number(neuron, "neuron", 0, None)
     which: int | str = int(layer) if layer.lstrip("-").isdigit() else layer
+    names = [la.name for la in model.layers if isinstance(la, gn.Dense)]
+    if isinstance(which, int) and not 0 <= which < len(names):
+        raise UserError(
+            f"--layer must be a whole number from 0 to {len(names) - 1} (this model has "
+            f"{len(names)} layers of neurons) or a name among {names}, got {which}."
+        )
+    if isinstance(which, str) and which not in [la.name for la in model.layers]:
+        raise UserError(
+            f"--layer {printable(which)!r} is not a layer of this model; it has {names}."
+        )
     x = read_inputs(model, [input_path])[0][0] if input_path else None
     cell = model.neuron(which, neuron, x)
     w = cell.weights

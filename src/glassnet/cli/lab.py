@@ -10,6 +10,7 @@ import typer
 from glassnet import lab as lab_server
 
 from .application import guarded
+from .options import check_number
 from .runs import MODEL_FILE
 
 
@@ -36,6 +37,7 @@ def lab(
     ] = "runs",
 ) -> None:
     """Start the lab: a local web page to draw a digit and watch every neuron (Ctrl-C stops)."""
+    check_number(port, "port", 0, 65_535)
     path = Path(model_path) if model_path else None
     if path is not None and path.is_dir():
         path = path / MODEL_FILE

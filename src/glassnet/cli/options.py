@@ -39,12 +39,67 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "early_stopping": 0,
     "seed": 0,
     "target": None,
+    "features": None,
     "image_size": "64x64",
     "color": "grayscale",
     "limit": None,
     "data_dir": None,
     "out": None,
 }
+
+
+#: The allowed range of each numeric setting: (low, high), both included; None = unbounded.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "epochs": (1, 100_000),
+    "batch_size": (1, 1_000_000),
+    "limit": (1, None),
+    "early_stopping": (0, 100_000),
+    "seed": (0, 2**32 - 1),
+    "momentum": (0.0, 0.999),
+    "validation_split": (0.0, 0.9),
+}
+#: The largest network ``train`` builds: 100 million parameters take about 1.6 GB with their
+#: gradients and Adam's two moments (4 bytes each), far beyond what an MLP here needs.
+MAX_PARAMETERS = 100_000_000
+MAX_IMAGE_SIDE = 4096
+
+
+def option_name(key: str) -> str:
+    """``batch_size`` → ``--batch-size``."""
+    return "--" + key.replace("_", "-")
+
+
+def check_number(value: Any, key: str, low: float | None, high: float | None) -> None:
+    """Raise UserError naming the option and its allowed range if ``value`` is outside it."""
+    bounds = (
+        f"from {low:,} to {high:,}"
+        if low is not None and high is not None
+        else f"at least {low:,}"
+        if low is not None
+        else f"at most {high:,}"
+    )
+    integral = all(isinstance(b, int) for b in (low, high) if b is not None)
+    kind = "a whole number" if integral else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserError(f"{option_name(key)} must be {kind} {bounds}, got {value!r}.")
+    if integral and not isinstance(value, int):
+        raise UserError(f"{option_name(key)} must be {kind} {bounds}, got {value!r}.")
+    if value != value or (low is not None and value < low) or (high is not None and value > high):
+        raise UserError(f"{option_name(key)} must be {kind} {bounds}, got {value!r}.")
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Check every numeric setting of ``train`` against :data:`RANGES` (before any work)."""
+    for key, (low, high) in RANGES.items():
+        if options.get(key) is not None:
+            check_number(options[key], key, low, high)
+    rate = options.get("learning_rate")
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1e6
+    ):
+        raise UserError(f"--learning-rate must be a number above 0 (e.g. 0.1), got {rate!r}.")
+    if options.get("arch") is not None and not str(options["arch"]).strip():
+        raise UserError("--arch must be layer sizes joined by '-', e.g. 784-16-16-10; got ''.")
 
 
 def read_config(path: str | None) -> dict[str, Any]:

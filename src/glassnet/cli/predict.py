@@ -7,8 +7,9 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from .application import STATE, guarded
+from .application import STATE, guarded, printable
 from .inputs import read_inputs
+from .options import check_number
 from .runs import load_model
 
 
@@ -21,6 +22,7 @@ def predict(
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many classes to list.")] = 3,
 ) -> None:
     """Predict the class (with probabilities) or value of each input."""
+    check_number(top_k, "top_k", 1, None)
     model = load_model(model_path)
     X, labels = read_inputs(model, inputs)
     names = model.class_names
@@ -54,10 +56,12 @@ def predict(
         return
     for result in results:
         if "value" in result:
-            print(f"{result['input']}: {result['value']}")
+            print(printable(f"{result['input']}: {result['value']}"))
         else:
             others = ", ".join(f"{t['name']} {t['probability']:.3f}" for t in result["top"][1:])
             print(
-                f"{result['input']}: {result['name']} ({result['probability']:.3f})"
-                + (f"  — then {others}" if others else "")
+                printable(
+                    f"{result['input']}: {result['name']} ({result['probability']:.3f})"
+                    + (f"  — then {others}" if others else "")
+                )
             )

@@ -4,12 +4,18 @@ A run directory holds ``model.glassnet``, ``config.json``, ``history.json`` and 
 ``metrics.json``, ``sample.npy`` (one test input) and the plots drawn from them;
 ``glassnet train`` adds ``receipt.json`` (`receipt`), ``checkpoints/epoch-NNNN.ckpt`` (`branches`)
 and, with ``--map``, the learning map's files (`map`).
+
+A run directory is complete or absent: it is written as a hidden sibling
+``.<name>.partial-<pid>`` (claimed before training, so an unwritable place is found at once)
+and renamed into place only when every file is written.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +24,7 @@ import numpy as np
 import glassnet as gn
 from glassnet import io, plot
 
-from .application import STATE, UserError
+from .application import STATE, UserError, printable
 from .data import Data
 
 MODEL_FILE = "model.glassnet"
@@ -46,6 +52,71 @@ def load_model(path: str) -> gn.Sequential:
 
         return glassnet_onnx.load(file)
     return io.load(file)
+
+
+def claim_run(run: Path) -> Path:
+    """Create the hidden sibling a run is written into; refuse a run folder already in use."""
+    if run.exists() and not (run.is_dir() and not any(run.iterdir())):
+        raise UserError(
+            f"--out {printable(run)} already exists and is not an empty folder; choose a new name "
+            "so no earlier run is overwritten."
+        )
+    partial = run.parent / f".{run.name}.partial-{os.getpid()}"
+    try:
+        partial.mkdir(parents=True, exist_ok=True)
+        probe = partial / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(
+            f"Cannot write the run to {printable(run.parent)}: "
+            f"{(error.strerror or 'error').lower()}. Choose another --out."
+        ) from None
+    return partial
+
+
+def finish_run(partial: Path, run: Path) -> None:
+    """Move a fully written run into place (an empty folder at ``run`` is replaced)."""
+    if run.is_dir() and not any(run.iterdir()):
+        run.rmdir()
+    run.parent.mkdir(parents=True, exist_ok=True)
+    partial.rename(run)
+
+
+def abandon_run(partial: Path) -> None:
+    """Remove a run that failed before it was complete."""
+    shutil.rmtree(partial, ignore_errors=True)
+
+
+def what_ran(
+    options: dict[str, Any],
+    data: Data,
+    source: str | None,
+    optimizer: Any,
+    learning_rate: float,
+    epochs_done: int,
+) -> dict[str, Any]:
+    """The settings that actually applied to this run, for ``config.json``."""
+    ran = {k: v for k, v in options.items() if v is not None and k not in ("config", "out")}
+    ran["data"] = data.name if source is None else source
+    ran["optimizer"] = type(optimizer).__name__.lower()
+    ran["learning_rate"] = learning_rate
+    ran["epochs_requested"] = options["epochs"]
+    ran["epochs"] = epochs_done
+    if ran["optimizer"] != "sgd":
+        ran.pop("momentum", None)
+    kind = data.preprocessing.get("kind")
+    not_for = {
+        "image": ("target", "features"),
+        "table": ("image_size", "color"),
+    }.get(kind or "", ())
+    if kind == "image" and source in (None, "mnist", "fashion-mnist"):
+        not_for = (*not_for, "image_size", "color")
+    for key in not_for:
+        ran.pop(key, None)
+    if not options.get("early_stopping"):
+        ran.pop("early_stopping", None)
+    return ran
 
 
 def write_run(

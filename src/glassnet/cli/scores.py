@@ -9,7 +9,7 @@ from rich.table import Table
 
 import glassnet as gn
 
-from .application import STATE
+from .application import STATE, plain
 
 
 def evaluate_model(model: gn.Sequential, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def show_scores(scores: dict[str, Any], class_names: list[str] | None, title: st
             detail.add_column(column, justify="left" if column == "class" else "right")
         for i in range(n):
             detail.add_row(
-                names[i],
+                plain(names[i]),
                 *(f"{per_class[k][i]:.3f}" for k in ("precision", "recall", "f1")),
                 str(per_class["support"][i]),
             )
@@ -54,5 +54,5 @@ def show_scores(scores: dict[str, Any], class_names: list[str] | None, title: st
         for i in range(n):
             matrix.add_column(str(i), justify="right")
         for i, row in enumerate(scores["confusion_matrix"]):
-            matrix.add_row(f"{i} {names[i][:12]}", *map(str, row))
+            matrix.add_row(f"{i} {plain(names[i][:12])}", *map(str, row))
         STATE.say(matrix)

@@ -7,13 +7,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 import glassnet as gn
+from glassnet import datasets
 from glassnet.distributed import MPICommunicator, launched_world_size
 from glassnet.train.cartography import LearningMap
 
-from .application import STATE, UserError, guarded
+from .application import STATE, UserError, guarded, plain
 from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
 from .branches import (
     Branch,
@@ -26,12 +28,14 @@ from .branches import (
     training_callbacks,
 )
 from .building import build_model, make_optimizer
+from .data import Data
 from .map import write_map
-from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, read_config
+from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, check_options, read_config
 from .progress import JsonLines, ProgressBar
 from .receipt import array_sha256, write_receipt
-from .runs import write_run
+from .runs import abandon_run, claim_run, finish_run, what_ran, write_run
 from .scores import evaluate_model, show_scores
+from .watch import GettingWorse, starting_loss
 
 
 @guarded
@@ -87,6 +91,10 @@ def train(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
     target: Annotated[str | None, typer.Option(help="CSV: the column to predict.")] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(help="CSV: the columns to learn from, e.g. age,city (default: all others)."),
+    ] = None,
     image_size: Annotated[
         str | None, typer.Option(help="Image folders: HEIGHTxWIDTH (default 64x64).")
     ] = None,
@@ -140,6 +148,7 @@ def train(
             raise UserError("--at-epoch needs --from RUN: the run to branch from.")
         chosen = {**read_config(config), **given}
         options = with_image_defaults({**TRAIN_DEFAULTS, **chosen}, chosen)
+    check_options(options)
     communicator = MPICommunicator() if launched_world_size() > 1 else None
     if communicator is not None and (branch is not None or learning_map):
         raise UserError("--from and --map do not work under mpiexec yet: train on one process.")
@@ -157,12 +166,18 @@ def train(
     if STATE.json:
         STATE.emit(summary)
         return
+    if summary.get("warning"):
+        STATE.error_console.print(plain(summary["warning"]))
     show_scores(scores, class_names, title=f"Test set: {summary['test_samples']:,} samples")
     key = "accuracy" if "accuracy" in scores else "r2"
     ranks = f", {communicator.size} MPI ranks" if communicator is not None else ""
+    epochs = summary["epochs"]
+    stopped = f"interrupted after epoch {epochs}" if summary["interrupted"] else f"{epochs} epochs"
     STATE.console.print(
-        f"test {key}: {scores[key]:.4f}  ({summary['data']}, {summary['architecture']}, "
-        f"{summary['epochs']} epochs in {summary['seconds']:.1f} s{ranks})  →  {summary['run']}"
+        plain(
+            f"test {key}: {scores[key]:.4f}  ({summary['data']}, {summary['architecture']}, "
+            f"{stopped} in {summary['seconds']:.1f} s{ranks})  →  {summary['run']}"
+        )
     )
 
 
@@ -190,11 +205,51 @@ def run_training(
             f"--activation must be one of {sorted(DEFAULT_OPTIMIZER)}, got "
             f"{options['activation']!r}."
         )
-    dataset = load_training_data(options)
+    # Rank 0 claims the run's folder first, so an unwritable --out is found before training;
+    # the run is written there and renamed into place only when complete.
+    requested = Path(options["out"]) if options["out"] else None
+    if (
+        branch is not None
+        and requested is not None
+        and requested.resolve() == branch.parent.resolve()
+    ):
+        raise UserError(f"--out {requested} is the run you branch from: give a new directory.")
+    partial = claim_run(requested) if requested is not None and rank == 0 else None
+    try:
+        dataset = load_training_data(options)
+        if dataset.task == "classification" and np.unique(dataset.y_train).size < 2:
+            only = dataset.class_names[0] if dataset.class_names else dataset.y_train[:1]
+            raise UserError(
+                f"The training data holds one class only ({only}); a classifier needs at least "
+                "two. Check --target, --limit or the class folders."
+            )
+        run = requested or Path(f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
+        if partial is None and rank == 0:
+            partial = claim_run(run)
+        return _fit_and_write(
+            options, source, dataset, run, partial, communicator, branch, keep, learning_map
+        )
+    finally:
+        if partial is not None and partial.exists():
+            abandon_run(partial)
+
+
+def _fit_and_write(
+    options: dict[str, Any],
+    source: str | None,
+    dataset: Data,
+    run: Path,
+    partial: Path | None,
+    communicator: MPICommunicator | None,
+    branch: Branch | None,
+    keep: int,
+    learning_map: bool,
+) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
+    rank = 0 if communicator is None else communicator.rank
     options["data"] = dataset.name if source is None else source
     data_sha256 = array_sha256(dataset.X_train, dataset.y_train)
     for note in dataset.notes:
-        STATE.say(f"[bold]{note}[/bold]" if note.startswith("MNIST") else note)
+        STATE.say(f"[bold]{plain(note)}[/bold]" if note.startswith("MNIST") else plain(note))
     resume = None
     if branch is not None:
         check_branch_data(branch, data_sha256)
@@ -208,10 +263,10 @@ def run_training(
     # a CNN takes (n, C, H, W) images; the data sources give rows of pixels
     dataset.X_train = as_model_inputs(model, dataset.X_train)
     dataset.X_test = as_model_inputs(model, dataset.X_test)
-    run = Path(options["out"] or f"runs/{dataset.name}-{datetime.now():%Y%m%d-%H%M%S}")
-    if branch is not None and run.resolve() == branch.parent.resolve():
-        raise UserError(f"--out {run} is the run you branch from: give a new directory.")
-    extra: list[gn.Callback] = []
+    rate = float(chosen_optimizer.current_learning_rate)
+    loss_fn = model.resolve_loss(options["loss"])
+    watch = GettingWorse(starting_loss(model, dataset.X_train, dataset.y_train, loss_fn), rate)
+    extra: list[gn.Callback] = [watch]
     if STATE.json:
         extra.append(JsonLines())
     elif not STATE.quiet:
@@ -219,36 +274,47 @@ def run_training(
     recorder = LearningMap() if learning_map else None
     if recorder is not None:
         extra.append(recorder)
-    if communicator is None:  # last: its history includes the others' logs
-        extra.append(fresh_checkpoints(run, keep))
-    callbacks = training_callbacks(options, extra)
+    if partial is not None and communicator is None:  # last: its history has the others' logs
+        extra.append(fresh_checkpoints(partial, keep))
+    callbacks = training_callbacks(options, extra, rate)
     STATE.say(model.summary())
     started = time.perf_counter()
     history = fit_segment(
         model, dataset, options, chosen_optimizer, callbacks, resume, communicator=communicator
     )
     seconds = time.perf_counter() - started
-    if rank != 0:
+    if rank != 0 or partial is None:
         return {}, {}, None
-    scores = evaluate_model(model, dataset.X_test, dataset.y_test)
-    run.mkdir(parents=True, exist_ok=True)
-    options_used = {k: v for k, v in options.items() if v is not None}
-    write_run(run, model, dataset, history.to_dict(), scores, options_used)
+    epochs_done = len(history.epoch)
+    # the receipt holds the weights as trained (what verify retrains), before the folding below
     segments = branch.segments if branch is not None else [{"options": options, "parent": None}]
-    write_receipt(run, data_sha256, len(dataset.X_train), segments, model, len(history.epoch))
+    write_receipt(partial, data_sha256, len(dataset.X_train), segments, model, epochs_done)
+    # Trained on a standardised target: fold the scaling into the last layer (target units).
+    datasets.fold_target_scaling(model, dataset.preprocessing)
+    scores = evaluate_model(model, dataset.X_test, dataset.y_test)
+    interrupted = bool(getattr(history, "interrupted", False))
+    ran = what_ran(options, dataset, source, chosen_optimizer, rate, epochs_done)
+    ran["interrupted"] = interrupted
+    if watch.warning:
+        ran["warning"] = watch.warning
+    write_run(partial, model, dataset, history.to_dict(), scores, ran)
     if recorder is not None:
-        write_map(run, recorder.statistics(), dataset, recorder)
+        write_map(partial, recorder.statistics(), dataset, recorder)
+    finish_run(partial, run)
     summary = {
         "event": "done",
         "data": dataset.name,
         "architecture": _arch(model),
-        "epochs": len(history.epoch),
+        "epochs": epochs_done,
+        "interrupted": interrupted,
         "seconds": round(seconds, 2),
         "test": {k: v for k, v in scores.items() if isinstance(v, float)},
         "run": str(run),
         "test_samples": len(dataset.X_test),
         "validation": {k: v[-1] for k, v in history.to_dict().items() if k.startswith("val_")},
     }
+    if watch.warning:
+        summary["warning"] = watch.warning
     if communicator is not None:
         summary["ranks"] = communicator.size
     return summary, scores, dataset.class_names

@@ -12,6 +12,7 @@ named          load_mnist, load_fashion_mnist, load, download: find on disk or d
 tables         load_csv: numeric features and a class or regression target from a CSV file
 images         load_image_folder, load_image, mnist_preprocess
 preprocessing  train_test_split, Standardizer, one_hot, batches
+prepare        prepare, prepare_rows, prepare_images, predict: the recipe on raw inputs
 """
 
 from ..train.batching import iterate_minibatches as batches
@@ -33,10 +34,20 @@ from .named import (
     Dataset,
     DatasetSpec,
     download,
+    find,
     load,
     load_fashion_mnist,
     load_mnist,
     user_cache_dir,
+)
+from .prepare import (
+    fold_target_scaling,
+    input_columns,
+    predict,
+    prepare,
+    prepare_images,
+    prepare_rows,
+    table_preprocessing,
 )
 from .preprocessing import Standardizer, one_hot, train_test_split
 from .tables import Table, load_csv
@@ -59,6 +70,9 @@ __all__ = [
     "batches",
     "download",
     "fetch_file",
+    "find",
+    "fold_target_scaling",
+    "input_columns",
     "load",
     "load_csv",
     "load_fashion_mnist",
@@ -67,7 +81,12 @@ __all__ = [
     "load_mnist",
     "mnist_preprocess",
     "one_hot",
+    "predict",
+    "prepare",
+    "prepare_images",
+    "prepare_rows",
     "read_idx",
+    "table_preprocessing",
     "train_test_split",
     "user_cache_dir",
     "write_idx",

@@ -11,14 +11,18 @@ wins; each file may be gzipped or not):
    ``dataset-fashion-mnist``.
 
 If none has the files and ``download=True``, they are downloaded (with a verified hash) into
-``data_dir/<name>/`` when ``data_dir`` is given, else into the user cache.
+the user cache: ``data_dir`` is where to look, never a download target unless it is passed to
+:func:`download` itself.
 
-NOTE: MNIST and Fashion-MNIST use the same file names. A folder given directly (not its
-``<name>/`` sub-folder) must hold only one of them.
+NOTE: MNIST and Fashion-MNIST use the same file names, so what a folder holds is checked once
+read: a file whose hash is the other data set's, or images whose mean brightness is the other
+data set's (MNIST's digits cover about 13% of the image, Fashion-MNIST's clothes about 29%),
+raise a DatasetError saying which data set was found.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +42,7 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "download",
+    "find",
     "load",
     "load_fashion_mnist",
     "load_mnist",
@@ -367,6 +372,7 @@ def _read_split(
             f"{label_path}: expected {images.shape[0]} labels (one per image in "
             f"{image_path.name}), got shape={labels.shape}. The two files do not belong together."
         )
+    _check_identity(spec, image_path, images)
     labels = labels.astype(np.int64)
     if labels.size and labels.max() >= len(spec.class_names):
         raise DatasetError(
@@ -381,6 +387,49 @@ def _read_split(
         split=split,
         source_path=image_path.parent,
         layout=layout,
+    )
+
+
+#: Mean pixel value (0..1) of each data set's images: MNIST 0.13, Fashion-MNIST 0.29, either
+#: split. Images are taken as the other data set's beyond the midpoint.
+MEAN_BRIGHTNESS = {"mnist": 0.131, "fashion-mnist": 0.286}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def _check_identity(spec: DatasetSpec, image_path: Path, images: np.ndarray) -> None:
+    """Raise DatasetError if ``images`` from ``image_path`` are the other named data set's."""
+    others = [other for other in DATASETS.values() if other.name != spec.name]
+    known = {other.files.get(image_path.name): other for other in others}
+    known.pop(None, None)
+    if known and image_path.suffix == ".gz":
+        found = known.get(_sha256(image_path))
+        if found is not None:
+            raise DatasetError(_wrong_data(spec, found, image_path, "its checksum"))
+    if spec.name not in MEAN_BRIGHTNESS or not images.size:
+        return
+    mean = float(images[:2000].mean(dtype=np.float64)) / 255
+    for other in others:
+        if other.name not in MEAN_BRIGHTNESS:
+            continue
+        mine, theirs = MEAN_BRIGHTNESS[spec.name], MEAN_BRIGHTNESS[other.name]
+        if abs(mean - theirs) < abs(mean - mine) and abs(mean - theirs) < 0.05:
+            raise DatasetError(
+                _wrong_data(spec, other, image_path, f"its mean brightness {mean:.2f}")
+            )
+
+
+def _wrong_data(spec: DatasetSpec, found: DatasetSpec, path: Path, evidence: str) -> str:
+    return (
+        f"{path} holds {found.title}, not {spec.title} ({evidence} is {found.title}'s): both use "
+        f"the same file names. Put each in its own folder ({found.name}/ and {spec.name}/ under "
+        f"the data folder), or ask for {found.name!r}."
     )
 
 
@@ -403,8 +452,9 @@ def load(
     split : str
         ``"train"`` or ``"test"``.
     data_dir : str or path-like, optional
-        Folder looked in first (``data_dir/<name>/``, then ``data_dir/``); downloads go to
-        ``data_dir/<name>/``. Default: only the standard places (see the module docstring).
+        Folder looked in first (``data_dir/<name>/``, then ``data_dir/``). Never written to:
+        downloads go to the user cache (use :func:`download` to fill a folder of your own).
+        Default: only the standard places (see the module docstring).
     download : bool
         Download the files if they are found nowhere.
     mirrors : sequence of str, optional
@@ -427,6 +477,9 @@ def load(
         lists every folder looked in and how to get the data.
     IDXFormatError
         If a file found is damaged.
+    DatasetError
+        If the files found hold the other named data set (same file names; see the module
+        docstring).
     """
     spec = _spec(name)
     _check_layout(layout)
@@ -438,7 +491,8 @@ def load(
                 spec, file_names, folders, "Download was not attempted (download=False)."
             )
         try:
-            paths = _fetch(spec, file_names, _download_dir(spec, data_dir), mirrors, progressbar)
+            # Into the user cache: data_dir is where to look, not a place to write unasked.
+            paths = _fetch(spec, file_names, _download_dir(spec, None), mirrors, progressbar)
         except DownloadError as error:
             raise _not_found(spec, file_names, folders, f"Download failed: {error}") from error
     return _read_split(spec, split, paths[0], paths[1], layout)
@@ -497,6 +551,18 @@ def load_fashion_mnist(
         progressbar=progressbar,
         layout=layout,
     )
+
+
+def find(name: str | DatasetSpec, data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The folder on disk holding every file of a named data set (both splits), or None.
+
+    Looked for as :func:`load` does, e.g. Debian's ``/usr/share/datasets/fashion-mnist``.
+    """
+    spec = _spec(name)
+    for folder in _candidate_dirs(spec, data_dir):
+        if all(_existing(folder, f) is not None for f in spec.files):
+            return folder
+    return None
 
 
 def download(

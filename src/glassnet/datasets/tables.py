@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +43,11 @@ class Table:
         ``class_names[i]`` is the label text of class id ``i``; None for regression.
     task : str
         ``"classification"`` or ``"regression"``.
+    columns : tuple of str
+        The CSV columns the features come from, in order (before one-hot encoding).
+    categories : dict of str to tuple of str
+        For each one-hot encoded text column, its levels in the order of its ``X`` columns,
+        which are named ``"column=level"`` in ``feature_names``.
     """
 
     X: np.ndarray
@@ -51,6 +56,8 @@ class Table:
     target_name: str
     class_names: tuple[str, ...] | None
     task: str
+    columns: tuple[str, ...] = ()
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def decode(self, class_ids: np.ndarray | Sequence[int]) -> np.ndarray:
         """Map class ids back to their label texts.
@@ -148,6 +155,7 @@ def load_csv(
     features: Sequence[str] | None = None,
     task: str = "auto",
     delimiter: str = ",",
+    categorical: str | Sequence[str] | None = None,
 ) -> Table:
     """Read a CSV file with a header row into numeric features and a target.
 
@@ -168,6 +176,10 @@ def load_csv(
         with at most 20 distinct values, regression otherwise; check ``table.task``.
     delimiter : str
         Field separator, e.g. ``";"`` or ``"\\t"``.
+    categorical : "auto", sequence of str or None
+        Feature columns of text (e.g. ``city``) to one-hot encode: one 0/1 column per
+        distinct value, sorted, named ``"city=Paris"``. ``"auto"`` takes every feature
+        column in which no cell is a number. None (the default): every feature must be a number.
 
     Returns
     -------
@@ -255,12 +267,43 @@ def load_csv(
     columns = list(zip(*rows, strict=True))  # one tuple of texts per column
     feature_columns = [columns[header.index(f)] for f in features]
     values, bad = _parse_numbers(feature_columns)
+    if categorical == "auto":
+        text = [f for j, f in enumerate(features) if bad[:, j].all()]
+    else:
+        text = list(categorical or [])
+        unknown = [c for c in text if c not in features]
+        if unknown:
+            raise DatasetError(
+                f"{name}: expected categorical columns among the features {features}, got "
+                f"{unknown}."
+            )
+    is_text = np.array([f in text for f in features], dtype=bool)
+    bad[:, is_text] = False
+    for k in np.flatnonzero(is_text):  # a missing category is still missing
+        bad[:, k] = [cell.strip().lower() in MISSING_VALUES for cell in feature_columns[k]]
     if bad.any():
         raise DatasetError(
             _bad_cells_message(name, feature_columns, bad, features, lines)
-            + "\nFill or drop those rows, or leave non-numeric columns out with features=[...]."
+            + "\nFill or drop those rows, or leave non-numeric columns out with features=[...]"
+            + ("" if categorical else ", or one-hot encode text columns with categorical='auto'")
+            + "."
         )
-    X = values.astype(np.float32)  # (n, d)
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    categories: dict[str, tuple[str, ...]] = {}
+    for j, feature in enumerate(features):
+        if not is_text[j]:
+            blocks.append(values[:, j : j + 1].astype(np.float32))
+            names.append(feature)
+            continue
+        cells = np.array([cell.strip() for cell in feature_columns[j]])
+        levels, codes = np.unique(cells, return_inverse=True)
+        blocks.append((codes.reshape(-1, 1) == np.arange(levels.size)).astype(np.float32))
+        categories[feature] = tuple(str(level) for level in levels)
+        names.extend(f"{feature}={level}" for level in levels)
+    X = np.concatenate(blocks, axis=1)  # (n, d) with each text column widened to its levels
+    source_columns = tuple(features)
+    features = names
 
     texts = [text.strip() for text in columns[header.index(target)]]
     missing = np.array([text.lower() in MISSING_VALUES for text in texts])[:, None]
@@ -283,11 +326,29 @@ def load_csv(
                 _bad_cells_message(name, [texts], target_bad, [target], lines)
                 + "\nRegression needs numeric targets; for labels use task='classification'."
             )
-        return Table(X, t.astype(np.float32), tuple(features), target, None, "regression")
+        return Table(
+            X,
+            t.astype(np.float32),
+            tuple(features),
+            target,
+            None,
+            "regression",
+            source_columns,
+            categories,
+        )
 
     # Classification: sort numerically when every label is a number ("2" before "10"),
     # and name each class by the text of its first occurrence.
     keys = t if numeric else np.asarray(texts)
     _, first, y = np.unique(keys, return_index=True, return_inverse=True)
     class_names = tuple(texts[i] for i in first)
-    return Table(X, y.astype(np.int64).ravel(), tuple(features), target, class_names, task)
+    return Table(
+        X,
+        y.astype(np.int64).ravel(),
+        tuple(features),
+        target,
+        class_names,
+        task,
+        source_columns,
+        categories,
+    )

@@ -58,9 +58,9 @@ def check_architecture(
     if not isinstance(config, dict):
         raise Invalid(f"config should be a JSON object, got {short(config)}")
     check_keys(config, SEQUENTIAL_KEYS, {"output", "dtype", "layers"}, "config")
-    if config["output"] not in OUTPUTS:
+    # A list or object is unhashable: check the JSON type before looking it up.
+    if not isinstance(config["output"], str) or config["output"] not in OUTPUTS:
         raise Invalid(f"output is {short(config['output'])}; expected one of {list(OUTPUTS)}")
-    # NOTE: isinstance first: a list or an object is not hashable, so `in` a dict would raise.
     if not isinstance(config["dtype"], str) or config["dtype"] not in FLOAT_CODES:
         raise Invalid(f"dtype is {short(config['dtype'])}; expected one of {list(FLOAT_CODES)}")
     dtype_code = FLOAT_CODES[config["dtype"]]

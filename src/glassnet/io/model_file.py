@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Mapping
 from inspect import signature
 from typing import Any, BinaryIO
@@ -188,10 +189,31 @@ def read(
     """
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
-        with open(name, "rb") as file:
+        with open_regular(name) as file:
             return _read_open(file, name, formats, read_tensors)
     name = str(getattr(source, "name", "<file object>"))
     return _read_open(source, name, formats, read_tensors)
+
+
+def open_regular(name: str) -> BinaryIO:
+    """Open a regular file for reading; refuse a directory, FIFO, device or /proc file first.
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer, and the
+    type is checked on the open descriptor (no race with a rename). Files of /proc and /sys
+    say they are regular but report size 0 and produce text as they are read: refused too.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(name, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFileError(name, "it is not a regular file (a folder, pipe or device)")
+        if info.st_size == 0:
+            raise ModelFileError(name, "it is empty or not a regular file (size 0)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def _read_open(

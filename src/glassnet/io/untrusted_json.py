@@ -17,6 +17,10 @@ from .checks import clip, short
 from .errors import Invalid
 
 MAX_JSON_DEPTH = 64
+# JSON values a document may hold: a model's header has a few per tensor and its document a
+# few per layer and per history entry. Python spends ~60 bytes per value (a 16 MB list of `{}`
+# would take 400 MB and 25 s to parse), so the count is bounded before parsing.
+MAX_JSON_VALUES = 1_000_000
 MAX_NUMBER_TEXT = 60  # characters in a JSON number
 SCAN_CHUNK = 1 << 20  # bytes the nesting scan looks at in one NumPy pass
 
@@ -28,6 +32,17 @@ def parse_json(raw: bytes, what: str) -> Any:
     except UnicodeDecodeError as error:
         reason = f"{what} is not valid UTF-8 ({error.reason} at byte {error.start})"
         raise Invalid(reason) from None
+    # Every value after the first in a list or object follows a comma, and every container opens
+    # with a bracket: their count bounds the values. Counted in strings too first (C speed),
+    # then exactly, outside strings, only when that rough count is over the limit.
+    values = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    if values > MAX_JSON_VALUES:
+        values = structural_count(raw)
+    if values > MAX_JSON_VALUES:
+        raise Invalid(
+            f"{what} holds about {values:,} JSON values, more than the {MAX_JSON_VALUES:,} a "
+            "glassnet file needs"
+        )
     nesting = nesting_problem(raw, MAX_JSON_DEPTH)
     if nesting:
         raise Invalid(f"{what} {nesting}")
@@ -75,6 +90,20 @@ def nesting_problem(raw: bytes, limit: int) -> str | None:
         depth += int(level[-1])
         in_string = (in_string + int(np.count_nonzero(quotes))) % 2
     return None
+
+
+def structural_count(raw: bytes) -> int:
+    """Commas and opening brackets of JSON text ``raw`` outside strings (linear, in chunks)."""
+    text = raw.replace(b"\\\\", b"").replace(b'\\"', b"")  # as in `nesting_problem`
+    count, in_string = 0, 0
+    for start in range(0, len(text), SCAN_CHUNK):
+        chunk = np.frombuffer(text, np.uint8, min(SCAN_CHUNK, len(text) - start), start)
+        quotes = chunk == ord('"')
+        outside = (np.cumsum(quotes, dtype=np.uint8) + in_string) % 2 == 0
+        marks = (chunk == ord(",")) | (chunk == ord("[")) | (chunk == ord("{"))
+        count += int(np.count_nonzero(marks & outside))
+        in_string = (in_string + int(np.count_nonzero(quotes))) % 2
+    return count
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

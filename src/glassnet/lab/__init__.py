@@ -3,10 +3,11 @@
 ``glassnet lab [MODEL]`` runs `serve`; `create_app` gives the ASGI app itself (for tests or
 another server). The page lives in ``static/`` (plain HTML, CSS and JavaScript, no build step).
 
-- ``app.py``: the Starlette app: the route table, error answers, `serve`;
+- ``app.py``: the FastAPI app (on Starlette): the route table, error answers, `serve`;
 - ``guard.py``: Host/Origin checks, security headers, JSON bodies and their size limit;
 - ``replies.py``: JSON answers and `LabError`;
 - ``validation.py``: checks on numbers, drawings and whole numbers in a request;
+- ``schemas.py``: every request body declared as a pydantic model, for `/openapi.json`;
 - ``served.py``: the model the page uses, described as the page draws it;
 - ``state.py``: the app's state (the served model and the trainer);
 - ``routes/``: the endpoints by area: ``predict.py``, ``train.py``, ``models.py``;

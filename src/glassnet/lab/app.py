@@ -9,6 +9,7 @@ POST /api/neuron      ``{"layer", "index", "image" | "input"?}`` → one neuron,
 GET  /api/train       the training status and history
 POST /api/train       start training a copy (``{"dataset", "hidden", "epochs", ...}``); 409 if busy
 POST /api/train/stop  stop the run in progress after its current batch
+POST /api/train/use   use the partly trained model of a stopped run (never done unasked)
 GET  /api/train/events  server-sent events of the run in progress
 GET  /api/models      the model files in the model directory
 POST /api/models/save ``{"name", "overwrite"?}`` → ``<model_dir>/<name>.glassnet``
@@ -43,15 +44,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from starlette.applications import Starlette
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import Sequential
-from . import sources
+from . import schemas, sources
 from .guard import LOOPBACK_NAMES, Guard
 from .replies import LabError, respond
 from .routes.backward import backward, explain
@@ -59,7 +60,7 @@ from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
 from .routes.runs import get_example, get_map, list_runs
 from .routes.steps import health_compare, steps_start, steps_status, steps_step, steps_undo
-from .routes.train import train_events, train_start, train_status, train_stop
+from .routes.train import train_events, train_start, train_status, train_stop, train_use
 from .served import default_model
 from .state import Lab
 from .training import Trainer
@@ -90,7 +91,16 @@ async def http_error(request: Request, error: Exception) -> Response:
     return respond({"error": message}, error.status_code)
 
 
+async def validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"]) or "the request"
+    return respond({"error": f"{where}: {first['msg']}."}, 422)
+
+
 async def internal_error(request: Request, error: Exception) -> Response:
+    if isinstance(error, ClientDisconnect):  # the client's doing, and it is gone: no log
+        return respond({"error": "The client disconnected."}, 400)
     log.exception("glassnet lab: unexpected error", exc_info=error)
     message = f"Internal error ({type(error).__name__}); the server log has the details."
     return respond({"error": message}, 500)
@@ -105,8 +115,8 @@ def create_app(
     allowed_hosts: Sequence[str] = (),
     data_dir: str | Path | None = None,
     runs_dir: str | Path = "runs",
-) -> Starlette:
-    """The lab as an ASGI app.
+) -> FastAPI:
+    """The lab as an ASGI app (FastAPI on Starlette: /openapi.json describes its API).
 
     Parameters
     ----------
@@ -145,39 +155,78 @@ def create_app(
         lab.trainer.stop()
         await asyncio.to_thread(lab.trainer.join, 5.0)
 
-    app = Starlette(
-        routes=[
-            Route("/", index),
-            Route("/favicon.ico", favicon),
-            Route("/api/model", get_model),
-            Route("/api/predict", predict, methods=["POST"]),
-            Route("/api/neuron", neuron, methods=["POST"]),
-            Route("/api/train", train_status, methods=["GET"]),
-            Route("/api/train", train_start, methods=["POST"]),
-            Route("/api/train/stop", train_stop, methods=["POST"]),
-            Route("/api/train/events", train_events),
-            Route("/api/models", list_models),
-            Route("/api/models/save", save_model, methods=["POST"]),
-            Route("/api/models/load", load_model, methods=["POST"]),
-            Route("/api/runs", list_runs),
-            Route("/api/runs/{run}/map", get_map),
-            Route("/api/runs/{run}/examples/{index}", get_example),
-            Route("/api/backward", backward, methods=["POST"]),
-            Route("/api/backward/explain", explain, methods=["POST"]),
-            Route("/api/steps", steps_status, methods=["GET"]),
-            Route("/api/steps/start", steps_start, methods=["POST"]),
-            Route("/api/steps/step", steps_step, methods=["POST"]),
-            Route("/api/steps/undo", steps_undo, methods=["POST"]),
-            Route("/api/health/compare", health_compare, methods=["POST"]),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ],
+    app = FastAPI(
+        title="glassnet lab",
+        summary="A neural network you can see through: its JSON API.",
+        version="1",
+        lifespan=lifespan,
         exception_handlers={
             LabError: lab_error,
             HTTPException: http_error,
+            RequestValidationError: validation_error,
             Exception: internal_error,
         },
-        lifespan=lifespan,
+        redoc_url=None,
     )
+    # The routes read their bodies themselves (`guard.read_json`); each one's body is declared
+    # by a pydantic model (`schemas`) for /openapi.json, so the schema says what they accept.
+    body = schemas.request_body
+    app.add_api_route("/", index, include_in_schema=False)
+    app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
+    app.add_api_route("/api/model", get_model, methods=["GET"])
+    app.add_api_route(
+        "/api/predict", predict, methods=["POST"], openapi_extra=body(schemas.PredictRequest)
+    )
+    app.add_api_route(
+        "/api/neuron", neuron, methods=["POST"], openapi_extra=body(schemas.NeuronRequest)
+    )
+    app.add_api_route("/api/train", train_status, methods=["GET"])
+    app.add_api_route(
+        "/api/train", train_start, methods=["POST"], openapi_extra=body(schemas.TrainRequest)
+    )
+    app.add_api_route(
+        "/api/train/stop", train_stop, methods=["POST"], openapi_extra=body(schemas.Empty)
+    )
+    app.add_api_route(
+        "/api/train/use", train_use, methods=["POST"], openapi_extra=body(schemas.Empty)
+    )
+    app.add_api_route("/api/train/events", train_events, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/api/models", list_models, methods=["GET"])
+    app.add_api_route("/api/runs", list_runs, methods=["GET"])
+    app.add_api_route("/api/runs/{run}/map", get_map, methods=["GET"])
+    app.add_api_route("/api/runs/{run}/examples/{index}", get_example, methods=["GET"])
+    app.add_api_route(
+        "/api/models/save", save_model, methods=["POST"], openapi_extra=body(schemas.SaveRequest)
+    )
+    app.add_api_route(
+        "/api/models/load", load_model, methods=["POST"], openapi_extra=body(schemas.LoadRequest)
+    )
+    app.add_api_route(
+        "/api/backward", backward, methods=["POST"], openapi_extra=body(schemas.BackwardRequest)
+    )
+    app.add_api_route(
+        "/api/backward/explain",
+        explain,
+        methods=["POST"],
+        openapi_extra=body(schemas.ExplainRequest),
+    )
+    app.add_api_route("/api/steps", steps_status, methods=["GET"])
+    app.add_api_route(
+        "/api/steps/start", steps_start, methods=["POST"], openapi_extra=body(schemas.StepsStart)
+    )
+    app.add_api_route(
+        "/api/steps/step", steps_step, methods=["POST"], openapi_extra=body(schemas.StepsStep)
+    )
+    app.add_api_route(
+        "/api/steps/undo", steps_undo, methods=["POST"], openapi_extra=body(schemas.StepsUndo)
+    )
+    app.add_api_route(
+        "/api/health/compare",
+        health_compare,
+        methods=["POST"],
+        openapi_extra=body(schemas.HealthCompare),
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.lab = lab
     app.state.runs_dir = Path(runs_dir).resolve()
     app.state.load_data = functools.partial(sources.load_training_data, data_dir=data_dir)
@@ -292,7 +341,17 @@ def serve(
         import webbrowser
 
         webbrowser.open(url)
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=3)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        # An idle keep-alive connection is closed after 5 s; a body that trickles in is cut
+        # off by `guard.read_json` after BODY_SECONDS; headers are bounded by h11's limits.
+        timeout_keep_alive=5,
+        limit_concurrency=64,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn shuts down cleanly, then passes Ctrl-C on

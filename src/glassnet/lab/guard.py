@@ -7,17 +7,21 @@ form cannot post to it) up to `MAX_BODY_BYTES`, with finite numbers only.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
 from collections.abc import Iterable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
+from . import sources
 from .replies import LabError, respond
 
 MAX_BODY_BYTES = 1_000_000
+MAX_BODY_DEPTH = 32  # a drawing is 2 levels deep; deeper bodies are refused before parsing
+BODY_SECONDS = 15.0  # a body that takes longer to arrive (a stalled or trickling client): 408
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
@@ -39,6 +43,19 @@ class Guard:
         ),
     ]
 
+    # /docs (FastAPI's Swagger UI) loads its script and style from a CDN, and only that page
+    # may; it reads the API from /openapi.json on this server.
+    DOCS_HEADERS = [
+        *HEADERS[:2],
+        (
+            b"content-security-policy",
+            b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
+            b"https://fastapi.tiangolo.com; object-src 'none'; base-uri 'none'; "
+            b"frame-ancestors 'none'; form-action 'none'",
+        ),
+    ]
+
     def __init__(self, app, allowed_hosts: Iterable[str], allow_any_ip: bool) -> None:
         self.app = app
         self.allowed = {name.lower().strip("[]") for name in allowed_hosts}
@@ -55,9 +72,11 @@ class Guard:
             await respond({"error": message}, status)(scope, receive, send)
             return
 
+        extra = self.DOCS_HEADERS if scope.get("path") == "/docs" else self.HEADERS
+
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -109,6 +128,33 @@ async def read_json(request: Request) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         raise LabError(413, f"The body is larger than the lab's limit of {MAX_BODY_BYTES:,} bytes.")
+    try:
+        body = await asyncio.wait_for(_read_body(request), BODY_SECONDS)
+    except TimeoutError:
+        raise LabError(
+            408, f"The body took longer than {BODY_SECONDS:g} s to arrive; send it at once."
+        ) from None
+    except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing to log
+        raise LabError(400, "The client disconnected before sending the whole body.") from None
+    if not body.strip():
+        raise LabError(400, "The body is empty; send a JSON object ({} when there is nothing).")
+    nesting = sources.json_nesting(bytes(body), MAX_BODY_DEPTH)
+    if nesting:
+        raise LabError(422, f"The JSON body {nesting}; the lab's requests are at most 2 deep.")
+    try:
+        data = json.loads(body, parse_constant=_refuse_constant)
+    except _NotANumber as error:
+        raise LabError(422, str(error)) from None
+    except RecursionError:
+        raise LabError(422, "The JSON body is nested too deeply.") from None
+    except ValueError as error:
+        raise LabError(400, f"The body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise LabError(422, f"Send a JSON object {{...}}, got a {type(data).__name__}.")
+    return data
+
+
+async def _read_body(request: Request) -> bytearray:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -116,15 +162,7 @@ async def read_json(request: Request) -> dict[str, Any]:
             raise LabError(
                 413, f"The body is larger than the lab's limit of {MAX_BODY_BYTES:,} bytes."
             )
-    try:
-        data = json.loads(body or b"{}", parse_constant=_refuse_constant)
-    except _NotANumber as error:
-        raise LabError(422, str(error)) from None
-    except ValueError as error:
-        raise LabError(400, f"The body is not valid JSON: {error}.") from None
-    if not isinstance(data, dict):
-        raise LabError(422, f"Send a JSON object {{...}}, got a {type(data).__name__}.")
-    return data
+    return body
 
 
 class _NotANumber(ValueError):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import MLP, Dense, Sequential
+from . import sources
 from .training import weight_pictures
 
 MAX_LINKS = 600  # connections drawn between two layers; the strongest when there are more
@@ -53,14 +54,19 @@ def drawable(model: Sequential) -> tuple[int | None, str]:
         shape = "×".join(map(str, size or [])) or "other"
         return None, (
             f"This model takes {shape} {color} images; the drawing pad makes 28×28 grey inputs "
-            "as MNIST's, so it cannot feed it. Type its input as numbers instead."
+            "as MNIST's, so it cannot feed it. Upload a picture (any size and colour: it is "
+            "resized and converted as in training) or type its input as numbers."
         )
     if kind in (None, "image") and model.n_inputs == 28 * 28:
         return 28, ""
-    what = "rows of a table" if kind == "table" else f"{model.n_inputs} numbers"
+    if kind == "table":
+        return None, (
+            "This model takes rows of a table, not a 28×28 image: fill in its columns below; "
+            "they are encoded and standardised as in training."
+        )
     return None, (
-        f"This model takes {what}, not a 28×28 image, so the drawing pad cannot feed it; type "
-        "its input as numbers instead."
+        f"This model takes {model.n_inputs} numbers, not a 28×28 image, so the drawing pad "
+        "cannot feed it; type its input as numbers instead."
     )
 
 
@@ -96,8 +102,11 @@ def describe(model: Sequential, image_side: int | None, why_not: str = "") -> di
         limits.append(
             "The outputs are independent sigmoid probabilities, not a softmax over classes."
         )
+    table = sources.table_columns(model)
     return {
         "n_inputs": model.n_inputs,
+        "table": table,  # a table model's columns (and text levels) for the page's form
+        "upload": _upload(model),  # an image model's size and colour: the page may upload
         "image": None if image_side is None else {"height": image_side, "width": image_side},
         "output": model.output,
         "task": "classification" if classify else "regression",
@@ -109,6 +118,14 @@ def describe(model: Sequential, image_side: int | None, why_not: str = "") -> di
         "limits": limits,
         "first_layer": weight_pictures(model),
     }
+
+
+def _upload(model: Sequential) -> dict[str, Any] | None:
+    prep = getattr(model, "preprocessing", None) or {}
+    size = prep.get("image_size")
+    if prep.get("kind") != "image" or not isinstance(size, list) or len(size) != 2:
+        return None
+    return {"height": size[0], "width": size[1], "color": prep.get("color", "grayscale")}
 
 
 def _strongest(W: np.ndarray) -> dict[str, Any]:

@@ -47,7 +47,12 @@ def load_training_data(name: str, data_dir: str | os.PathLike | None = None) -> 
                 f"{len(data):,} test images instead."
             )
         except datasets.DatasetNotFoundError:
-            data = datasets.load(name, "train", data_dir)
+            fallback = _on_disk_instead(name, data_dir)
+            if fallback is None:
+                data = datasets.load(name, "train", data_dir)
+            else:
+                data, note = fallback
+                name = data.name
     height, width = data.images.shape[1:]
     preprocessing = {  # as `glassnet train` records it, so saved models work with the CLI
         "kind": "image",
@@ -57,6 +62,26 @@ def load_training_data(name: str, data_dir: str | os.PathLike | None = None) -> 
         "mnist_centering": name == "mnist",
     }
     return TrainingData(data.X, data.labels, list(data.class_names), note, preprocessing)
+
+
+def _on_disk_instead(
+    name: str, data_dir: str | os.PathLike | None
+) -> tuple[datasets.Dataset, str] | None:
+    """Another data set's training split on this machine, when ``name`` is on none (no network
+    is needed for the page's default training: e.g. Debian's Fashion-MNIST for MNIST)."""
+    for other in DATASETS:
+        if other == name:
+            continue
+        try:
+            data = datasets.load(other, "train", data_dir, download=False)
+        except datasets.DatasetError:
+            continue
+        note = (
+            f"{name} is not on this machine, so this run trains on {other} from "
+            f"{data.source_path} instead (download {name} with: glassnet download {name})."
+        )
+        return data, note
+    return None
 
 
 def preprocess(drawing: np.ndarray) -> np.ndarray:
@@ -75,6 +100,34 @@ def preprocess(drawing: np.ndarray) -> np.ndarray:
         return datasets.mnist_preprocess(levels)
     except datasets.DatasetError:  # no contrast: nothing drawn worth calling ink
         return np.zeros((28, 28), np.float32)
+
+
+def table_columns(model: Sequential) -> dict | None:
+    """A table model's raw columns and text levels, for the page's form; None otherwise."""
+    prep = getattr(model, "preprocessing", None) or {}
+    columns = datasets.input_columns(prep)
+    if not columns:
+        return None
+    categories = prep.get("categories") if isinstance(prep.get("categories"), dict) else {}
+    return {"columns": columns, "categories": categories, "target": prep.get("target")}
+
+
+def prepare_row(model: Sequential, row: dict) -> np.ndarray:
+    """One raw table row ``{column: value}`` as the model's input, by its recipe: (n_inputs,)."""
+    return datasets.prepare_rows(model.preprocessing, [row]).reshape(-1)
+
+
+def prepare_picture(model: Sequential, picture: np.ndarray) -> np.ndarray:
+    """An uploaded image (h, w) or (h, w, 3) uint8 as an image model's input: (n_inputs,)."""
+    return datasets.prepare_images(model.preprocessing, picture).reshape(-1)
+
+
+DATA_ERRORS = (datasets.DatasetError,)  # a row or picture the recipe refuses: a 422
+
+
+def json_nesting(raw: bytes, limit: int) -> str | None:
+    """How a JSON text nests deeper than ``limit`` (scanned without parsing), or None."""
+    return io.untrusted_json.nesting_problem(raw, limit)
 
 
 def save_model(model: Sequential, path: Path) -> None:

@@ -23,14 +23,36 @@ class Lab:
         self._adopted_run = 0
 
     def served(self) -> Served:
-        """The current model, after adopting the result of a finished training run."""
+        """The current model, after adopting the result of a training run that finished.
+
+        A run that was stopped is not adopted: its half-trained model replaces the loaded one
+        only when the page asks (`adopt_stopped`, ``POST /api/train/use``).
+        """
         run = self.trainer.run
-        if run is not None and run.model is not None and run.id != self._adopted_run:
-            self._adopted_run = run.id
-            dense = [la for la in run.model.layers if isinstance(la, Dense)]
-            sizes = "-".join(str(n) for n in [run.model.n_inputs] + [d.n_neurons for d in dense])
-            self.use(run.model, f"{sizes} trained on {run.config.dataset} in the lab")
+        if (
+            run is not None
+            and run.model is not None
+            and run.status == "done"
+            and run.id != self._adopted_run
+        ):
+            self._adopt(run)
         return self._served
+
+    def adopt_stopped(self) -> Served | None:
+        """Use the model of the last run if it was stopped; None if there is none to use."""
+        run = self.trainer.run
+        if run is None or run.model is None or run.status != "stopped":
+            return None
+        if run.id != self._adopted_run:
+            self._adopt(run)
+        return self._served
+
+    def _adopt(self, run) -> None:
+        self._adopted_run = run.id
+        dense = [la for la in run.model.layers if isinstance(la, Dense)]
+        sizes = "-".join(str(n) for n in [run.model.n_inputs] + [d.n_neurons for d in dense])
+        done = "trained" if run.status == "done" else "partly trained (stopped)"
+        self.use(run.model, f"{sizes} {done} on {run.config.dataset} in the lab")
 
     def use(self, model: Sequential, name: str, trained: bool = True) -> Served:
         self._served = Served.of(model, self._served.version + 1, name, trained)

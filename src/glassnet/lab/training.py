@@ -21,6 +21,7 @@ The first layer's weights, as pictures, are not messages: the newest copy is kep
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ import numpy as np
 
 from .. import MLP, Callback, Dense, Sequential, TrainingDivergedError, from_config
 from . import sources
+
+log = logging.getLogger("glassnet.lab")
 
 MAX_WEIGHT_PICTURES = 32
 POINTS_PER_EPOCH = 50  # batch messages, for the loss and accuracy curves
@@ -196,7 +199,10 @@ class Trainer:
             reporter.send_weights(model)
             run.model = model
             status = "stopped" if stopped else "done"
-            message = "Training stopped; the page now uses the model as it was at the stop."
+            message = (
+                "Training stopped; the page keeps the model it had. The partly trained model "
+                "can be used instead (POST /api/train/use)."
+            )
             if not stopped:
                 message = "Training finished; the page now uses the trained model."
                 scores = [m for m in run.messages if m["type"] == "epoch"]
@@ -213,7 +219,11 @@ class Trainer:
             send({"type": "end", "status": "failed", "message": str(error)})
             run.status = "failed"
         except Exception as error:  # reported to the page; the thread must not die silently
-            message = f"Training failed: {type(error).__name__}: {error}"
+            # One sentence for the page: the first line of the error (library messages may go on
+            # with lists of folders and hints, which the server log keeps).
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            log.warning("glassnet lab: training failed", exc_info=error)
+            message = f"Training failed: {first or type(error).__name__}"
             send({"type": "end", "status": "failed", "message": message})
             run.status = "failed"
 

@@ -87,6 +87,56 @@ def drawing(value: Any) -> np.ndarray:
     return array
 
 
+def picture(value: Any) -> np.ndarray:
+    """An uploaded image: ``{"width", "height", "channels": 1 | 3, "data": base64}``, uint8."""
+    if not isinstance(value, dict) or set(value) - {"width", "height", "channels", "data"}:
+        raise LabError(
+            422, "picture must be an object with width, height, channels (1 or 3) and data "
+            "(base64 bytes, row by row).",
+        )  # fmt: skip
+    width = whole_number(value.get("width"), "picture.width", 1, MAX_DRAWING_SIDE)
+    height = whole_number(value.get("height"), "picture.height", 1, MAX_DRAWING_SIDE)
+    channels = whole_number(value.get("channels", 1), "picture.channels", 1, 3)
+    if channels == 2:
+        raise LabError(422, "picture.channels must be 1 (grey) or 3 (RGB), got 2.")
+    data = value.get("data")
+    if not isinstance(data, str):
+        raise LabError(422, "picture.data must be a base64 string of the pixels' bytes.")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise LabError(422, "picture.data is not valid base64.") from None
+    if len(raw) != width * height * channels:
+        raise LabError(
+            422,
+            f"picture.data holds {len(raw)} bytes; a {width}×{height} image with {channels} "
+            f"channel(s) needs {width * height * channels}.",
+        )
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return np.frombuffer(raw, np.uint8).reshape(shape)
+
+
+def row(value: Any, columns: list[str]) -> dict[str, Any]:
+    """A table row: ``{column: number or text}`` with exactly the model's columns."""
+    if not isinstance(value, dict):
+        raise LabError(422, f"row must be an object {{column: value}} for the columns {columns}.")
+    missing = [c for c in columns if c not in value]
+    unknown = sorted(set(value) - set(columns))
+    if missing or unknown:
+        raise LabError(
+            422, f"row must give exactly the columns {columns}; missing {missing}, unknown "
+            f"{unknown[:5]}.",
+        )  # fmt: skip
+    for name, cell in value.items():
+        if (
+            isinstance(cell, bool)
+            or not isinstance(cell, (int, float, str))
+            or (isinstance(cell, str) and len(cell) > 200)
+        ):
+            raise LabError(422, f"row[{json.dumps(name)}] must be a number or a short text.")
+    return value
+
+
 def _check_side(height: int, width: int) -> None:
     low, high = 28, MAX_DRAWING_SIDE
     if not (low <= height <= high and low <= width <= high):

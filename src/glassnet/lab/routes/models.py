@@ -69,6 +69,11 @@ async def save_model(request: Request) -> Response:
     overwrite = data.get("overwrite", False)
     if not isinstance(overwrite, bool):
         raise LabError(422, "overwrite must be true or false.")
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        raise LabError(
+            409, f"{path.name} in the model directory is a folder or special file; choose another "
+            "name.",
+        )  # fmt: skip
     if path.exists() and not overwrite:
         raise LabError(
             409, f"{path.name} already exists in the model directory; send overwrite: true."
@@ -76,8 +81,9 @@ async def save_model(request: Request) -> Response:
     served = lab.served()
     try:
         await asyncio.to_thread(sources.save_model, served.model, path)
-    except OSError as error:
-        raise LabError(500, f"Could not write {path.name}: {error.strerror or error}.") from None
+    except OSError as error:  # a full disk or read-only folder: a conflict with its state
+        reason = (error.strerror or "unknown error").lower()
+        raise LabError(409, f"Could not write {path.name}: {reason}.") from None
     return respond(
         {"saved": path.name, "path": str(path), "model_version": served.version}, status=201
     )

@@ -20,9 +20,32 @@ TERMS = 8  # the largest w·x products listed for a neuron
 
 
 def network_input(data: dict[str, Any], served: Served) -> np.ndarray:
-    """The network's input from a request: a preprocessed drawing or the numbers as given."""
-    if "image" in data and "input" in data:
-        raise LabError(422, "Send either image (a drawing) or input (numbers), not both.")
+    """The network's input from a request, prepared by the model's recipe where it has one.
+
+    ``image``: a drawing (MNIST's preprocessing); ``picture``: an uploaded image of any size
+    and colour (the model's image recipe); ``row``: a table row by column name (the model's
+    encoding and standardisation, as ``glassnet predict``); ``input``: the numbers as given.
+    """
+    given = [key for key in ("image", "input", "row", "picture") if key in data]
+    if len(given) > 1:
+        raise LabError(422, f"Send one input: {' or '.join(given)}, not both.")
+    model = served.model
+    if "row" in data:
+        table = sources.table_columns(model)
+        if table is None:
+            raise LabError(422, "This model was not trained on a table; send input or image.")
+        values = validation.row(data["row"], table["columns"])
+        try:
+            return sources.prepare_row(model, values).astype(model.dtype)
+        except sources.DATA_ERRORS as error:
+            raise LabError(422, str(error)) from None
+    if "picture" in data:
+        if (getattr(model, "preprocessing", None) or {}).get("kind") != "image":
+            raise LabError(422, "This model was not trained on images; it cannot read a picture.")
+        try:
+            return sources.prepare_picture(model, validation.picture(data["picture"]))
+        except sources.DATA_ERRORS as error:
+            raise LabError(422, str(error)) from None
     if "image" in data:
         if served.image_side is None:
             raise LabError(422, served.info["limits"][0])
@@ -58,6 +81,8 @@ def _trace(served: Served, x: np.ndarray):
 
 def _label(served: Served, prediction: Any) -> str | None:
     names = served.info["class_names"]
+    if isinstance(prediction, list) and len(prediction) == 1:  # one sigmoid output: 0 or 1
+        prediction = prediction[0]
     if names is not None and isinstance(prediction, int) and 0 <= prediction < len(names):
         return str(names[prediction])
     return None
@@ -113,7 +138,7 @@ async def neuron(request: Request) -> Response:
     """One neuron: bias, weights, and for an input its weighted sum, activation and formula."""
     data = await read_json(request)
     served = lab_of(request).served()
-    unknown = set(data) - {"layer", "index", "image", "input"}
+    unknown = set(data) - {"layer", "index", "image", "input", "row", "picture"}
     if unknown:
         raise LabError(422, f"Unknown keys {sorted(unknown)}; send layer, index and an input.")
     n_layers = len(served.info["layers"])
@@ -130,7 +155,8 @@ async def neuron(request: Request) -> Response:
         raise LabError(
             404, f"No neuron {index} in layer {layer}: it has {size} neurons, 0 to {size - 1}."
         )
-    x = network_input(data, served) if "image" in data or "input" in data else None
+    given = {"image", "input", "row", "picture"} & set(data)
+    x = network_input(data, served) if given else None
     if x is None:
         cell = served.model.neuron(layer, index)
     else:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ... import optimizers
-from .. import sources, validation
+from .. import schemas, sources, validation
 from ..guard import read_json
 from ..replies import LabError, respond
 from ..state import Lab, lab_of
@@ -126,6 +126,8 @@ def training_config(data: dict[str, Any]) -> TrainingConfig:
 
 
 async def train_stop(request: Request) -> Response:
+    # State-changing: JSON only (no cross-site form can post it), and an empty object.
+    schemas.check(schemas.Empty, await read_json(request))
     lab = lab_of(request)
     run = lab.trainer.run
     if not lab.trainer.stop():
@@ -146,6 +148,15 @@ async def train_stop(request: Request) -> Response:
         },
         202,
     )
+
+
+async def train_use(request: Request) -> Response:
+    """Use the partly trained model of a stopped run (the page asks the user first)."""
+    schemas.check(schemas.Empty, await read_json(request))
+    served = lab_of(request).adopt_stopped()
+    if served is None:
+        raise LabError(409, "No stopped training run has a model to use.")
+    return respond(served.with_info())
 
 
 async def train_events(request: Request) -> Response:

@@ -129,6 +129,10 @@ async function loadModel() {
     $("numbers-why").textContent = m.limits[0];
     if (!$("numbers").value) $("numbers").value = new Array(m.n_inputs).fill(0).join(", ");
   }
+  buildRowForm(m.table);
+  $("upload-area").hidden = !m.upload;
+  $("numbers").hidden = !!m.table;
+  lab.picture = null;
   const limits = $("limits");
   limits.replaceChildren(...m.limits.map((text) => {
     const item = document.createElement("li");
@@ -210,6 +214,81 @@ function drawingPayload() {
   return { width: DRAWING_SIDE, height: DRAWING_SIDE, data: btoa(text) };
 }
 
+// A table model: one field per column, by name (a list of its levels for a text column).
+function buildRowForm(table) {
+  const form = $("row-form");
+  form.hidden = !table;
+  form.replaceChildren();
+  if (!table) return;
+  for (const column of table.columns) {
+    const label = document.createElement("label");
+    label.textContent = column + " ";
+    const levels = table.categories[column];
+    let field;
+    if (levels) {
+      field = document.createElement("select");
+      for (const level of levels) {
+        const option = document.createElement("option");
+        option.value = level;
+        option.textContent = level;
+        field.append(option);
+      }
+    } else {
+      field = document.createElement("input");
+      field.type = "number";
+      field.step = "any";
+      field.value = "0";
+    }
+    field.dataset.column = column;
+    label.append(field);
+    form.append(label);
+  }
+}
+
+function rowPayload() {
+  const row = {};
+  for (const field of $("row-form").querySelectorAll("[data-column]")) {
+    row[field.dataset.column] = field.tagName === "SELECT" ? field.value : Number(field.value);
+  }
+  return row;
+}
+
+// An uploaded picture, sent at its own size (at most 1024 px a side) as grey or RGB bytes;
+// the server resizes and converts it as the model's training images were.
+$("upload").addEventListener("change", async () => {
+  const file = $("upload").files[0];
+  if (!file || !lab.model || !lab.model.upload) return;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, 1024 / Math.max(bitmap.width, bitmap.height));
+    const width = Math.max(1, Math.round(bitmap.width * scale));
+    const height = Math.max(1, Math.round(bitmap.height * scale));
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const context = canvas.getContext("2d");
+    context.drawImage(bitmap, 0, 0, width, height);
+    const rgba = context.getImageData(0, 0, width, height).data;
+    const channels = lab.model.upload.color === "rgb" ? 3 : 1;
+    const bytes = new Uint8Array(width * height * channels);
+    for (let i = 0; i < width * height; i++) {
+      if (channels === 3) {
+        bytes[3 * i] = rgba[4 * i]; bytes[3 * i + 1] = rgba[4 * i + 1]; bytes[3 * i + 2] = rgba[4 * i + 2];
+      } else {
+        bytes[i] = Math.round(0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]);
+      }
+    }
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x4000) {
+      text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x4000));
+    }
+    lab.picture = { width, height, channels, data: btoa(text) };
+    requestPredict();
+  } catch (error) {
+    notify(`Cannot read that picture: ${error.message}`, true);
+  }
+});
+
 function numbersPayload() {
   const values = $("numbers").value.split(/[\s,;]+/).filter(Boolean).map(Number);
   return values;
@@ -236,7 +315,11 @@ function requestPredict() {
 }
 
 async function predict() {
-  const body = lab.model.image ? { image: drawingPayload() } : { input: numbersPayload() };
+  const m = lab.model;
+  const body = m.image ? { image: drawingPayload() }
+    : m.table ? { row: rowPayload() }
+    : lab.picture ? { picture: lab.picture }
+    : { input: numbersPayload() };
   const result = await api("/api/predict", body);
   if (result.model_version !== lab.model.version) {
     await loadModel(); // a training run has finished: redraw the new network, then predict
@@ -488,6 +571,14 @@ function render(result) {
   } else if (classify && m.output === "softmax") {
     prediction.textContent = result.label !== null ? result.label : String(result.prediction);
     confidence.textContent = `${(100 * output[best]).toFixed(1)}% sure`;
+  } else if (classify && output.length === 1) {
+    // One sigmoid output p: the verdict is class 1 when p > ½, with p (or 1 − p) as its certainty.
+    const yes = output[0] > 0.5;
+    prediction.textContent = result.label !== null ? result.label : (yes ? "1" : "0");
+    const names = m.class_names || ["0", "1"];
+    confidence.textContent =
+      `${(100 * (yes ? output[0] : 1 - output[0])).toFixed(1)}% sure ` +
+      `(output ${fmt(output[0])}; above ½ means ${names[1]})`;
   } else if (classify) {
     prediction.textContent = JSON.stringify(result.prediction);
     confidence.textContent = "sigmoid outputs above ½ count as yes";
@@ -683,6 +774,18 @@ function listenToTraining() {
     t.events = null;
     setRunning(false);
     setStatus(m.message, m.status === "failed" ? "failed" : "");
+    if (m.status === "stopped") {
+      // A stopped run's model replaces the loaded one only if the user says so.
+      const use = window.confirm("Training was stopped. Use the partly trained model instead of the one the page has?");
+      if (!use) return;
+      try {
+        await api("/api/train/use", {});
+        setStatus("The page now uses the partly trained model.", "");
+      } catch (error) {
+        setStatus(error.message, "failed");
+        return;
+      }
+    }
     if (m.status !== "failed") {
       await loadModel();
       requestPredict();
