@@ -20,6 +20,8 @@ POST /api/backward    ``{"image" | "input", "label"}`` → loss, every neuron's 
 POST /api/backward/explain  ``{..., "parameter", "index"}`` → one gradient's chain rule
 POST /api/steps/...   step-by-step training: start, step, undo (see `routes.steps`)
 POST /api/health/compare  6-layer sigmoid vs ReLU gradient norms
+POST /api/conv/maps   ``{"image" | "input"}`` → a CNN's feature maps, layer by layer
+POST /api/conv/unit   ``{"layer", "channel", "i", "j", input}`` → one unit's z = Σ K·x + b, a
 ====================  ===========================================================================
 
 A drawing is a 2-D list of ink levels 0–255 (0 = background), or, compactly,
@@ -56,6 +58,7 @@ from . import schemas, sources
 from .guard import LOOPBACK_NAMES, Guard
 from .replies import LabError, respond
 from .routes.backward import backward, explain
+from .routes.conv import conv_maps, conv_unit_route
 from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
 from .routes.runs import get_example, get_map, list_runs
@@ -225,6 +228,15 @@ def create_app(
         health_compare,
         methods=["POST"],
         openapi_extra=body(schemas.HealthCompare),
+    )
+    app.add_api_route(
+        "/api/conv/maps", conv_maps, methods=["POST"], openapi_extra=body(schemas.ConvMapsRequest)
+    )
+    app.add_api_route(
+        "/api/conv/unit",
+        conv_unit_route,
+        methods=["POST"],
+        openapi_extra=body(schemas.ConvUnitRequest),
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.lab = lab

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import MLP, Callback, Dense, Sequential, TrainingDivergedError, from_config
+from .. import MLP, Callback, Conv2D, Dense, Sequential, TrainingDivergedError, from_config
+from ..models.architecture import build_cnn, describe
 from . import sources
 
 log = logging.getLogger("glassnet.lab")
@@ -49,7 +50,9 @@ class TrainingConfig:
     """What to train: validated by the server before it gets here.
 
     ``hidden`` lists the hidden layer sizes of a new MLP, or is None to continue training a copy
-    of the model the page is using.
+    of the model the page is using. ``arch``, when given, is a layer spec such as
+    ``conv8-pool-dense32`` (`glassnet.models.architecture`): a new CNN for the 28×28 images,
+    with ``activation`` after each conv and dense layer; ``hidden`` is then ignored.
     """
 
     dataset: str = "mnist"
@@ -62,6 +65,7 @@ class TrainingConfig:
     optimizer: str = "adam"
     validation_fraction: float = 0.1
     seed: int | None = 0
+    arch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -123,7 +127,8 @@ class Trainer:
                 )
             run = Run(self._next_id, config)
             self._next_id += 1
-            base = None if config.hidden is not None or current is None else _copy(current)
+            new = config.hidden is not None or config.arch is not None
+            base = None if new or current is None else _copy(current)
             self._stop.clear()
             self.run = run
             self._thread = threading.Thread(
@@ -159,6 +164,9 @@ class Trainer:
             X, y, X_val, y_val = _split(data, config)
             model = base if base is not None else _new_model(config, X.shape[1], data)
             _check_fits(model, X.shape[1], len(data.class_names), config.dataset)
+            if len(model.input_shape) > 1:  # a CNN: the flat grey rows as (n, 1, 28, 28) images
+                X = X.reshape(len(X), *model.input_shape)
+                X_val = X_val.reshape(len(X_val), *model.input_shape)
             model.class_names = list(data.class_names)
             model.preprocessing = dict(data.preprocessing)
             batches = -(-len(X) // config.batch_size)
@@ -169,6 +177,7 @@ class Trainer:
                     "type": "start",
                     "config": config.to_dict(),
                     "architecture": _sizes(model),
+                    "arch": describe(model),
                     "epochs": config.epochs,
                     "batches": batches,
                     "samples": len(X),
@@ -295,16 +304,18 @@ def weight_pictures(model: Sequential, limit: int = MAX_WEIGHT_PICTURES) -> dict
     """The first layer's incoming weights of up to ``limit`` neurons, compact for the page.
 
     Each neuron's 784 weights become int8 levels of its largest |w| (``scale``), base64 encoded:
-    w ≈ level / 127 · scale.
+    w ≈ level / 127 · scale. For a CNN the first layer is a conv layer: its filters are the
+    pictures (a grey filter's kh·kw weights, rows in (kh, kw) order: a small square).
     """
-    first = next(layer for layer in model.layers if isinstance(layer, Dense))
+    first = next(layer for layer in model.layers if isinstance(layer, (Dense, Conv2D)))
     W = first.W.value[:, :limit]  # (n_inputs, shown)
     scale = np.abs(W).max(axis=0)  # (shown,)
     levels = np.round(W / np.where(scale > 0, scale, 1) * 127).astype(np.int8)
     return {
-        "neurons": first.n_neurons,
+        "kind": "conv" if isinstance(first, Conv2D) else "dense",
+        "neurons": first.n_filters if isinstance(first, Conv2D) else first.n_neurons,
         "shown": W.shape[1],
-        "n_inputs": first.n_inputs,
+        "n_inputs": first.W.value.shape[0],
         "scale": scale.astype(float).tolist(),
         "levels": [base64.b64encode(levels[:, j].tobytes()).decode() for j in range(W.shape[1])],
     }
@@ -325,6 +336,12 @@ def _copy(model: Sequential) -> Sequential:
 
 
 def _new_model(config: TrainingConfig, n_inputs: int, data: sources.TrainingData) -> Sequential:
+    if config.arch is not None:
+        height, width = data.preprocessing.get("image_size", [28, 28])
+        shape = (1, int(height), int(width))
+        return build_cnn(
+            config.arch, shape, len(data.class_names), "softmax", config.activation, config.seed
+        )
     assert config.hidden is not None
     sizes = [n_inputs, *config.hidden, len(data.class_names)]
     return MLP(sizes, activation=config.activation, seed=config.seed)

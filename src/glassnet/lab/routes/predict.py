@@ -98,7 +98,7 @@ async def predict(request: Request) -> Response:
     prediction = np.asarray(trace.prediction).tolist()
     result: dict[str, Any] = {
         "model_version": served.version,
-        "input": trace.input.tolist(),
+        "input": trace.input.reshape(-1).tolist(),  # flat: a CNN's (1, 28, 28) too
         "blank": not bool(trace.input.any()),
         "layers": [
             {"name": t.name, "activation": t.activation, "z": t.z.tolist(), "a": t.a.tolist()}
@@ -108,7 +108,7 @@ async def predict(request: Request) -> Response:
         "prediction": prediction,
         "label": _label(served, prediction),
     }
-    if served.image_side is not None:
+    if served.image_side is not None and not served.info["conv"]:
         # Each first-layer neuron's strongest inputs for this drawing: the pixels i with the
         # largest |wᵢ·xᵢ|, drawn as connections from the input picture.
         # Only inked pixels (xᵢ > 0) can contribute, so only their rows are looked at. The
@@ -172,7 +172,7 @@ async def neuron(request: Request) -> Response:
         "n_inputs": int(cell.weights.size),
         "bias": cell.bias,
         "weights": cell.weights.astype(float).tolist(),
-        "picture": served.info["image"] if layer == 0 else None,
+        "picture": served.info["image"] if layer == 0 and not served.info["conv"] else None,
         "formula": cell.formula(terms=TERMS),
     }
     if cell.inputs is not None:

@@ -145,6 +145,7 @@ async function loadModel() {
   $("neuron").hidden = true;
   $("neuron-empty").hidden = false;
   buildNetwork();
+  document.dispatchEvent(new CustomEvent("lab:model", { detail: m })); // cnn.js
 }
 
 // ------------------------------------------------------------------------------ drawing
@@ -330,6 +331,7 @@ async function predict() {
   lab.last = result;
   lab.predictions += 1;
   render(result);
+  document.dispatchEvent(new CustomEvent("lab:predicted", { detail: result })); // cnn.js
   if (lab.selected) requestNeuron();
 }
 
@@ -692,8 +694,11 @@ function trainingSettings() {
     learning_rate: Number($("t-lr").value),
     batch_size: Number($("t-batch").value),
   };
+  const arch = $("t-arch") ? $("t-arch").value.trim() : "";
   if ($("t-current").checked) {
     settings.hidden = "current";
+  } else if (arch) {
+    settings.arch = arch; // a new CNN (cnn.js's form field); the hidden sizes are not used
   } else {
     const text = $("t-hidden").value.trim();
     settings.hidden = text ? text.split(/[\s,]+/).filter(Boolean).map(Number) : [];
