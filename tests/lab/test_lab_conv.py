@@ -163,7 +163,7 @@ def test_a_cnn_trains_from_the_page_with_live_curves(client):
     assert status["status"] == "done", status["message"]
     assert status["epochs"][0]["val_accuracy"] > 0.3  # 540 digits, one epoch: well above 10%
     info = client.get("/api/model").json()
-    assert info["conv"] is True and info["name"].startswith("conv4-pool-dense16 trained")
+    assert info["conv"] is True and info["name"].startswith("conv4-pool-dense16-dense10 trained")
     maps = client.post("/api/conv/maps", json={"input": [0.0] * 784}).json()
     assert maps["layers"][0]["shape"] == [4, 26, 26]
 
@@ -173,7 +173,7 @@ def test_the_cli_parser_moved_and_still_answers_with_user_errors():
     from glassnet.cli.architecture import build_cnn as cli_build
 
     model = cli_build("conv4-pool-dense16", (1, 28, 28), 10, "softmax", "relu", 0)
-    assert describe(model) == "conv4-pool-dense16"
+    assert describe(model) == "conv4-pool-dense16-dense10"  # with the output layer
     with pytest.raises(UserError, match="--arch conv4-blob: 'blob' is not a layer"):
         cli_build("conv4-blob", (1, 28, 28), 10, "softmax", "relu", 0)
 
