@@ -268,7 +268,6 @@ class _Reporter(Callback):
     ) -> None:
         self.run = run
         self.health = health
-        self._health_seen = 0  # batches of health.batch_grad_norm already reported
         self.stop = stop
         self.samples = samples
         self.batch_size = batch_size
@@ -329,13 +328,9 @@ class _Reporter(Callback):
         if self.health is None:
             return {}
         norms = self.health.batch_grad_norm
-        seen = min((len(v) for v in norms.values()), default=0)
-        recent = {
-            name: _finite(float(np.mean(v[self._health_seen : seen])))
-            for name, v in norms.items()
-            if seen > self._health_seen
-        }
-        self._health_seen = seen
+        recent = {name: _finite(float(np.mean(v))) for name, v in norms.items() if v}
+        for values in norms.values():
+            values.clear()  # reported: kept no longer, so a long run's memory stays bounded
         return recent
 
     def _epoch_health(self) -> dict[str, dict[str, float | None]]:

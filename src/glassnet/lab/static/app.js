@@ -360,7 +360,8 @@ async function predict() {
 
 // A live answer: the network view takes the snapshot's weights (and sizes) and its trace.
 function showLive(result) {
-  const info = { ...result.model, live: result.live };
+  // a version of its own, never equal to the page's model's (whose answers are told apart by it)
+  const info = { ...result.model, live: result.live, version: `live ${result.live.frame}` };
   lab.model = info;
   $("model-name").textContent = `training… step ${result.live.step.toLocaleString()}`;
   $("model-name").classList.remove("untrained");
@@ -450,7 +451,7 @@ function buildNetwork() {
     layout.picture = picture;
     layout.imageElement = svg("image", {
       x, y, width: boxW, height: boxH, preserveAspectRatio: "none",
-      style: "image-rendering: pixelated",
+      class: m.image ? "" : "input-picture", // an upload model's small picture: crisp pixels
     }, nodeGroup);
     svg("rect", { x, y, width: boxW, height: boxH, class: "input-frame" }, nodeGroup);
     // Input i is pixel ⌊i / channels⌋ (the values are pixel by pixel, row by row, h × w × c).
@@ -720,6 +721,11 @@ function selectNeuron(layer, index) {
 }
 
 function requestNeuron() {
+  if (lab.model && lab.model.live) {
+    // /api/neuron reads the page's model, not the snapshot the view shows while training
+    notify("Neurons open on the page's model: open one again when training has ended.");
+    return;
+  }
   if (neuronInFlight) { neuronAgain = true; return; }
   neuronInFlight = true;
   neuronAgain = false;
