@@ -968,7 +968,7 @@ function drawCharts() {
   drawHealth();
 }
 
-const LAYER_COLOURS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#db2777", "#7c3aed", "#475569"];
+const HEALTH_COLOURS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#db2777", "#7c3aed", "#475569"];
 
 // Gradient health: each layer's gradient norm ‖∂L/∂θ‖ on a log scale, input side first. Lines
 // far below the others, towards the input, are vanishing gradients.
@@ -981,13 +981,13 @@ function drawHealth() {
   chart($("health-chart"), t.total, [low, high, Math.max(1, Math.ceil((high - low) / 5))],
     names.map((name, k) => ({
       points: t.health[name].map(([x, y]) => [x, Math.log10(y)]),
-      colour: LAYER_COLOURS[k % LAYER_COLOURS.length],
+      colour: HEALTH_COLOURS[k % HEALTH_COLOURS.length],
     })), (v) => `1e${v}`);
   const key = $("health-key");
   key.replaceChildren(...names.map((name, k) => {
     const item = document.createElement("span");
     item.className = "key";
-    item.style.color = LAYER_COLOURS[k % LAYER_COLOURS.length];
+    item.style.color = HEALTH_COLOURS[k % HEALTH_COLOURS.length];
     const ratio = t.ratio[name];
     item.textContent = `━ ${name}` + (ratio ? ` (update/weight ${fmt(ratio, 2)})` : "");
     item.dataset.layer = name;
