@@ -63,7 +63,14 @@ from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
 from .routes.runs import get_example, get_map, list_runs
 from .routes.steps import health_compare, steps_start, steps_status, steps_step, steps_undo
-from .routes.train import train_events, train_start, train_status, train_stop, train_use
+from .routes.train import (
+    train_events,
+    train_predict,
+    train_start,
+    train_status,
+    train_stop,
+    train_use,
+)
 from .served import default_model
 from .state import Lab
 from .training import Trainer
@@ -194,6 +201,12 @@ def create_app(
         "/api/train/use", train_use, methods=["POST"], openapi_extra=body(schemas.Empty)
     )
     app.add_api_route("/api/train/events", train_events, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/api/train/predict",
+        train_predict,
+        methods=["POST"],
+        openapi_extra=body(schemas.PredictRequest),
+    )
     app.add_api_route("/api/models", list_models, methods=["GET"])
     app.add_api_route("/api/runs", list_runs, methods=["GET"])
     app.add_api_route(

@@ -92,7 +92,14 @@ async def predict(request: Request) -> Response:
     """The trace of one input: every layer's z and a, the output and the input actually used."""
     start = time.perf_counter()
     data = await read_json(request)
-    served = lab_of(request).served()
+    result = answer(data, lab_of(request).served())
+    result["ms"] = round((time.perf_counter() - start) * 1e3, 3)
+    return respond(result)
+
+
+def answer(data: dict[str, Any], served: Served) -> dict[str, Any]:
+    """What ``POST /api/predict`` answers for the request body ``data`` and the model ``served``
+    (also the live view's answer for a snapshot of a training run, ``/api/train/predict``)."""
     x = network_input(data, served)
     trace = _trace(served, x)
     prediction = np.asarray(trace.prediction).tolist()
@@ -130,8 +137,7 @@ async def predict(request: Request) -> Response:
             "from": inked[top].T.tolist(),
             "strength": np.round(100 * strongest / (scale or 1.0)).astype(int).T.tolist(),
         }
-    result["ms"] = round((time.perf_counter() - start) * 1e3, 3)
-    return respond(result)
+    return result
 
 
 async def neuron(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""``/api/train``: start a run, stop it, its status, and its progress as server-sent events."""
+"""``/api/train``: start a run, stop it, its status, its progress as server-sent events, and
+the page's input through the newest snapshot of the network being trained (the live view)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from ...models import architecture
 from .. import schemas, sources, validation
 from ..guard import read_json
 from ..replies import LabError, respond
+from ..served import Served
 from ..state import Lab, lab_of
 from ..training import TrainingBusyError, TrainingConfig
+from .predict import answer
 
 TRAINING_LIMITS = {
     "epochs": (1, 100),
@@ -231,6 +234,42 @@ async def train_use(request: Request) -> Response:
     if served is None:
         raise LabError(409, "No stopped training run has a model to use.")
     return respond(served.with_info())
+
+
+async def train_predict(request: Request) -> Response:
+    """The body of ``/api/predict`` through the newest snapshot of the run (or the last run).
+
+    The answer is ``/api/predict``'s with ``live`` (``run``, ``frame``, ``step``, ``status``) and
+    ``model`` (the snapshot described as ``GET /api/model`` describes the page's model, so the
+    page redraws its connections with the weights of now). A 409 when no run has a snapshot.
+    """
+    data = await read_json(request)
+    run = lab_of(request).trainer.run
+    snapshot = None if run is None else run.snapshot
+    if run is None or snapshot is None:
+        raise LabError(
+            409, "No training run has weights to show yet; start one in the Train section."
+        )
+    frame, model = snapshot
+    view = run.snapshot_view
+    if view is None or view[0] != frame:
+        # described once per snapshot, however many drawings the page sends meanwhile
+        name = f"training run {run.id}, snapshot {frame}"
+        view = (frame, Served.of(model, frame, name, trained=True))
+        run.snapshot_view = view
+    served = view[1]
+    result = answer(data, served)
+    step = next(
+        (
+            m["step"]
+            for m in reversed(run.messages)
+            if m["type"] == "snapshot" and m["frame"] == frame
+        ),
+        0,
+    )
+    result["live"] = {"run": run.id, "frame": frame, "step": step, "status": run.status}
+    result["model"] = served.with_info()
+    return respond(result)
 
 
 async def train_events(request: Request) -> Response:
