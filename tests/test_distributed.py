@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +233,55 @@ def test_glassnet_train_under_mpiexec_trains_once_and_rank_0_writes(digits_dir, 
     assert records[-1]["ranks"] == 2
     assert records[-1]["test"]["accuracy"] > 0.3  # it learned (chance: 0.1; 2 short epochs)
     assert (out / "model.glassnet").exists() and (out / "metrics.json").exists()
+
+
+def json_records(lines: list[str]) -> list[dict]:
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+@pytest.mark.slow
+def test_sigusr1_to_mpiexec_stops_every_rank_and_rank_0_saves_the_run(digits_dir, tmp_path):
+    # Open MPI's mpiexec ends the job on SIGINT but passes SIGUSR1 on to every rank: once the
+    # first epoch is reported, SIGUSR1 must end the 200-epoch run after one agreed batch (a
+    # rank that went on would wait forever for the other, and the timeout would fail the test).
+    out = tmp_path / "run"
+    args = ["-m", "glassnet.cli", "--json", "train", "mnist", "--data-dir", str(digits_dir)]
+    args += ["--epochs", "200", "--batch-size", "64", "--activation", "relu", "--out", str(out)]
+    command = [MPIEXEC, "-n", "2", "--oversubscribe", sys.executable, *args]
+    stderr_path = tmp_path / "stderr.txt"
+    lines: queue.Queue[str | None] = queue.Queue()  # rank 0's output, line by line
+    with open(stderr_path, "w") as stderr:
+        job = subprocess.Popen(
+            command, env=mpi_env(), stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+
+        def read() -> None:
+            for line in job.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        seen: list[str] = []
+        try:
+            deadline = time.monotonic() + 60
+            while not any(record["event"] == "epoch" for record in json_records(seen)):
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.1))
+                assert line is not None, "the job ended before its first epoch"
+                seen.append(line)
+            job.send_signal(signal.SIGUSR1)  # to mpiexec, which passes it on to both ranks
+            returncode = job.wait(timeout=60)
+        finally:
+            job.kill()  # only if still running (a failed assert or a timeout)
+        reader.join(timeout=10)
+    while (line := lines.get_nowait()) is not None:
+        seen.append(line)
+    assert returncode == 0, stderr_path.read_text()
+    done = json_records(seen)[-1]
+    assert done["event"] == "done" and done["interrupted"] and done["ranks"] == 2
+    assert 1 <= done["epochs"] < 200
+    assert json.loads((out / "config.json").read_text())["interrupted"] is True
+    assert (out / "model.glassnet").exists()
 
 
 @pytest.mark.slow

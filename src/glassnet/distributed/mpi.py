@@ -73,6 +73,10 @@ class MPICommunicator:
     -----
     Made in the main thread, it turns SIGTERM into a `DistributedError`: that is how ``mpiexec``
     ends the surviving ranks when one dies, and the error says so instead of a silent exit.
+    A Ctrl-C (SIGINT) or SIGUSR1 on any rank stops every rank after the same batch (`fit`
+    reports ``history.interrupted``; rank 0's callbacks save). Open MPI's ``mpiexec`` passes
+    SIGUSR1 on to every rank, so ``kill -USR1 <pid of mpiexec>`` is the graceful stop; a
+    Ctrl-C at mpiexec's terminal makes it end the job at once.
 
     Examples
     --------
@@ -97,10 +101,12 @@ class MPICommunicator:
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank: int = self.comm.Get_rank()
         self.size: int = self.comm.Get_size()
-        # [failed ranks, Σ loss·n, Σ correct, Σ n, Ctrl-Cs], summed over the ranks at every step
+        # [failed ranks, Σ loss·n, Σ correct, Σ n, stop requests (Ctrl-C, SIGUSR1)], summed
+        # over the ranks at every step
         self._status = np.zeros(5, dtype=np.float64)
         self.allreduce_seconds = 0.0
         self.steps = 0
+        self._interrupt: Any = None  # the fit's InterruptFlag, for the message on SIGTERM
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._terminated)
 
@@ -137,6 +143,7 @@ class MPICommunicator:
         sets ``interrupt.raised`` on every rank if any rank's ``interrupt.requested`` is set
         (a Ctrl-C that arrives after this reduction counts in the next step's).
         """
+        self._interrupt = interrupt
         n_local = len(xb)
         failure: Exception | None = None
         batch_loss, correct = 0.0, 0
@@ -163,7 +170,7 @@ class MPICommunicator:
         self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, status, op=self.MPI.SUM))
         if status[0]:
             self._stop(failure)
-        if status[4]:  # a Ctrl-C on some rank: every rank stops after this batch
+        if status[4]:  # a stop request on some rank: every rank stops after this batch
             interrupt.raised = True
         total_loss, total_correct, seen = float(status[1]), int(status[2]), int(status[3])
         if not np.isfinite(total_loss):  # every rank sees it: fit restores and raises
@@ -209,7 +216,15 @@ class MPICommunicator:
         )
 
     def _terminated(self, signum: int, frame: Any) -> None:
-        # mpiexec sends SIGTERM to the surviving ranks when one dies (killed, out of memory).
+        # mpiexec sends SIGTERM to the surviving ranks when one dies (killed, out of memory),
+        # and to every rank on a Ctrl-C, which Open MPI's mpiexec does not pass on.
+        if self._interrupt is not None and self._interrupt.requested:
+            raise DistributedError(
+                f"Rank {self.rank} of {self.size}: Ctrl-C reached mpiexec too, which ends the "
+                "whole job at once (Open MPI passes no SIGINT on), so the ranks could not finish "
+                "the batch and save the run. To stop every rank after the same batch and keep "
+                "the run, send SIGUSR1 to mpiexec instead: kill -USR1 <pid of mpiexec>."
+            )
         raise DistributedError(
             f"Rank {self.rank} of {self.size}: the MPI launcher ended the job while this rank was "
             "training; another rank died (killed, or out of memory), so its gradients will "

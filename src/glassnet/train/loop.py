@@ -537,18 +537,24 @@ class InterruptFlag:
     Data parallel (``shared=True``) a Ctrl-C only sets ``requested``: it may reach one rank in
     the middle of a batch and another after it, or one rank only. The communicator sums the
     requests in its per-step status reduction and sets ``raised`` on every rank together, so
-    that all of them stop after the same batch.
+    that all of them stop after the same batch. SIGUSR1 then asks the same: Open MPI's
+    ``mpiexec`` passes SIGUSR1 on to every rank, but ends the whole job on a Ctrl-C.
     """
 
     def __init__(self, shared: bool = False) -> None:
         self.shared = shared
         self.raised = self.requested = False
+        self.signals = [signal.SIGINT]
+        if shared and hasattr(signal, "SIGUSR1"):  # POSIX only
+            self.signals.append(signal.SIGUSR1)
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> InterruptFlag:
         self.raised = self.requested = False
-        self._previous = None
+        self._previous = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self.signals:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
@@ -559,5 +565,6 @@ class InterruptFlag:
             self.raised = True
 
     def __exit__(self, *exc_info) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            if previous is not None:  # None: a handler not installed from Python
+                signal.signal(signum, previous)
