@@ -76,7 +76,8 @@ class MPICommunicator:
     A Ctrl-C (SIGINT) or SIGUSR1 on any rank stops every rank after the same batch (`fit`
     reports ``history.interrupted``; rank 0's callbacks save). Open MPI's ``mpiexec`` passes
     SIGUSR1 on to every rank, so ``kill -USR1 <pid of mpiexec>`` is the graceful stop; a
-    Ctrl-C at mpiexec's terminal makes it end the job at once.
+    Ctrl-C at mpiexec's terminal reaches mpiexec alone (each rank has its own process group),
+    which then ends the job at once.
 
     Examples
     --------
@@ -106,7 +107,6 @@ class MPICommunicator:
         self._status = np.zeros(5, dtype=np.float64)
         self.allreduce_seconds = 0.0
         self.steps = 0
-        self._interrupt: Any = None  # the fit's InterruptFlag, for the message on SIGTERM
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._terminated)
 
@@ -143,16 +143,14 @@ class MPICommunicator:
         sets ``interrupt.raised`` on every rank if any rank's ``interrupt.requested`` is set
         (a Ctrl-C that arrives after this reduction counts in the next step's).
         """
-        self._interrupt = interrupt
         n_local = len(xb)
         failure: Exception | None = None
         batch_loss, correct = 0.0, 0
         try:
             if n_local:
                 batch_loss, correct = step(model, loss, xb, yb)
-            else:  # a last batch smaller than the number of ranks: nothing to add here, but
-                # the layers still draw the batch's random numbers, as the other ranks do
-                model.forward(xb, training=True)
+            else:  # a last batch smaller than the number of ranks: nothing to add here (nor
+                # any dropout mask drawn: this rank's generator falls behind; see the README)
                 model._grads.fill(0)
         except Exception as error:  # every rank must reach the Allreduce below, so catch all
             failure = error
@@ -217,16 +215,11 @@ class MPICommunicator:
 
     def _terminated(self, signum: int, frame: Any) -> None:
         # mpiexec sends SIGTERM to the surviving ranks when one dies (killed, out of memory),
-        # and to every rank on a Ctrl-C, which Open MPI's mpiexec does not pass on.
-        if self._interrupt is not None and self._interrupt.requested:
-            raise DistributedError(
-                f"Rank {self.rank} of {self.size}: Ctrl-C reached mpiexec too, which ends the "
-                "whole job at once (Open MPI passes no SIGINT on), so the ranks could not finish "
-                "the batch and save the run. To stop every rank after the same batch and keep "
-                "the run, send SIGUSR1 to mpiexec instead: kill -USR1 <pid of mpiexec>."
-            )
+        # and to every rank when it gets a Ctrl-C itself: Open MPI passes no SIGINT on.
         raise DistributedError(
             f"Rank {self.rank} of {self.size}: the MPI launcher ended the job while this rank was "
             "training; another rank died (killed, or out of memory), so its gradients will "
-            "never arrive. Look for the rank mpiexec names below."
+            "never arrive. Look for the rank mpiexec names below. (Or mpiexec got a Ctrl-C, "
+            "which Open MPI does not pass on: to stop every rank after the same batch and keep "
+            "the run, send SIGUSR1 to mpiexec instead, kill -USR1 <pid of mpiexec>.)"
         )
