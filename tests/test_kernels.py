@@ -115,7 +115,9 @@ def test_compiled_norm_matches_float64_numpy():
 
 
 @needs_numba
-def test_a_worker_thread_takes_the_serial_loop_with_the_same_result():
+def test_a_worker_thread_takes_the_serial_loop_with_the_same_result(monkeypatch):
+    # the parallel loop is off by default (see kernels/updates.py); switch it on for this test
+    monkeypatch.setattr(kernels.compiled_updates(), "PARALLEL_MIN_SIZE", 1 << 17)
     reference, _, _ = train_steps(gn.Adam, {}, "numba", 200_000, np.float32)
     result = {}
     worker = threading.Thread(

@@ -8,12 +8,12 @@ are reshaped for convolutional models. Sizes-only specs such as ``784-16-16-10``
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 import glassnet as gn
+from glassnet import datasets
 from glassnet.models import architecture
 from glassnet.models.architecture import describe, is_layer_spec
 
@@ -55,20 +55,9 @@ def build_cnn(
 
 
 def as_model_inputs(model: gn.Sequential, X: np.ndarray) -> np.ndarray:
-    """Rows of flat pixels → the (n, C, H, W) images a convolutional model takes.
-
-    Image rows are stored as the data sets decode them (height, width, then the colour channel
-    for RGB); a CNN wants channels first. MLP inputs are returned unchanged.
-    """
-    if len(model.input_shape) == 1 or X.ndim != 2:
-        return X
-    channels, height, width = model.input_shape
-    if X.shape[1] != math.prod(model.input_shape):
-        raise UserError(
-            f"The model expects images of {channels}×{height}×{width} = "
-            f"{math.prod(model.input_shape)} values, got {X.shape[1]} per sample."
-        )
-    if channels == 1:
-        return X.reshape(len(X), 1, height, width)
-    # (n, H·W·C) in height, width, channel order → (n, C, H, W), one contiguous copy
-    return np.ascontiguousarray(X.reshape(len(X), height, width, channels).transpose(0, 3, 1, 2))
+    """Rows of flat pixels → the (n, C, H, W) images a convolutional model takes
+    (`glassnet.datasets.to_model_layout`); MLP inputs are returned unchanged."""
+    try:
+        return datasets.to_model_layout(model.input_shape, X)
+    except datasets.DatasetError as error:
+        raise UserError(str(error)) from None

@@ -19,6 +19,7 @@ from .application import STATE, UserError, guarded, plain
 from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
 from .branches import (
     Branch,
+    base_rate,
     branch_optimizer,
     check_branch_data,
     fit_segment,
@@ -263,7 +264,8 @@ def _fit_and_write(
     # a CNN takes (n, C, H, W) images; the data sources give rows of pixels
     dataset.X_train = as_model_inputs(model, dataset.X_train)
     dataset.X_test = as_model_inputs(model, dataset.X_test)
-    rate = float(chosen_optimizer.current_learning_rate)
+    # the configured rate (a branch's optimizer holds its schedule's rate at the branch point)
+    rate = base_rate(options)
     loss_fn = model.resolve_loss(options["loss"])
     watch = GettingWorse(starting_loss(model, dataset.X_train, dataset.y_train, loss_fn), rate)
     extra: list[gn.Callback] = [watch]
@@ -276,7 +278,7 @@ def _fit_and_write(
         extra.append(recorder)
     if partial is not None and communicator is None:  # last: its history has the others' logs
         extra.append(fresh_checkpoints(partial, keep))
-    callbacks = training_callbacks(options, extra, rate)
+    callbacks = training_callbacks(options, extra)
     STATE.say(model.summary())
     started = time.perf_counter()
     history = fit_segment(

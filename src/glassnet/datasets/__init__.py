@@ -48,6 +48,7 @@ from .prepare import (
     prepare_images,
     prepare_rows,
     table_preprocessing,
+    to_model_layout,
 )
 from .preprocessing import Standardizer, one_hot, train_test_split
 from .tables import Table, load_csv
@@ -85,6 +86,7 @@ __all__ = [
     "prepare",
     "prepare_images",
     "prepare_rows",
+    "to_model_layout",
     "read_idx",
     "table_preprocessing",
     "train_test_split",

@@ -274,7 +274,32 @@ def predict(model: Sequential, raw: Any) -> np.ndarray:
     array([212000.], dtype=float32)
     """
     prep = getattr(model, "preprocessing", None) or {}
-    return model.predict(prepare(prep, raw))
+    return model.predict(to_model_layout(model.input_shape, prepare(prep, raw)))
+
+
+def to_model_layout(input_shape: tuple[int, ...], X: np.ndarray) -> np.ndarray:
+    """Rows of flat pixels → the (n, C, H, W) images a convolutional model takes.
+
+    Image rows are stored as the data sets decode them (height, width, then the colour channel
+    for RGB); a CNN wants channels first. Inputs of a model of flat rows, or inputs that already
+    have a sample's shape, are returned unchanged.
+
+    Shapes
+    ------
+    X : (n, H·W·C) → (n, C, H, W) for ``input_shape = (C, H, W)``
+    """
+    if len(input_shape) != 3 or X.ndim != 2:
+        return X
+    channels, height, width = input_shape
+    if X.shape[1] != channels * height * width:
+        raise DatasetError(
+            f"The model expects images of {channels}×{height}×{width} = "
+            f"{channels * height * width} values, got {X.shape[1]} per sample."
+        )
+    if channels == 1:
+        return X.reshape(len(X), 1, height, width)
+    # (n, H·W·C) in height, width, channel order → (n, C, H, W), one contiguous copy
+    return np.ascontiguousarray(X.reshape(len(X), height, width, channels).transpose(0, 3, 1, 2))
 
 
 def fold_target_scaling(model: Sequential, preprocessing: dict[str, Any]) -> None:
