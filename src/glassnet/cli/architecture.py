@@ -29,6 +29,8 @@ from .application import UserError
 
 # what an image folder trains when no architecture is given: a small CNN with augmentation
 DEFAULT_IMAGE_ARCH = "augflip-conv16-pool-conv32-pool-dense64"
+# ... and a folder of handwritten digits: the same without flips (a mirrored 2 is no digit)
+DEFAULT_DIGIT_ARCH = "aug-conv16-pool-conv32-pool-dense64"
 _TOKEN = re.compile(
     r"(?P<kind>conv|avgpool|pool|dense|dropout|bn|gap|augflip|aug)"
     r"(?P<number>\d+(\.\d+)?)?(k(?P<kernel>\d+))?(?P<same>same)?$"

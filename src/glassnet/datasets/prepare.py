@@ -274,7 +274,12 @@ def predict(model: Sequential, raw: Any) -> np.ndarray:
     array([212000.], dtype=float32)
     """
     prep = getattr(model, "preprocessing", None) or {}
-    return model.predict(prepare(prep, raw))
+    X = prepare(prep, raw)  # (n, n_inputs); image rows in (height, width, colour) order
+    shape = tuple(model.input_shape or ())
+    if prep.get("kind") == "image" and len(shape) == 3 and X.ndim == 2:
+        channels, height, width = shape  # a CNN takes (n, C, H, W), channels first
+        X = np.ascontiguousarray(X.reshape(len(X), height, width, channels).transpose(0, 3, 1, 2))
+    return model.predict(X)
 
 
 def fold_target_scaling(model: Sequential, preprocessing: dict[str, Any]) -> None:
