@@ -1,6 +1,6 @@
 # glassnet: every target does its own set-up on a fresh Debian machine.
 #   make demo   train the reference network on real data (the main job); installs only what
-#               that needs: Debian's Fashion-MNIST and glassnet[cli], no browser
+#               that needs: Debian's Fashion-MNIST and glassnet[cli,fast], no browser
 #   make test   lint, type-check and run the whole test suite; installs the rest (Chromium and
 #               its driver for the browser tests, every extra and the test tools)
 #   make bench  run the benchmarks against the installed peers
@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DEB_PACKAGES := dataset-fashion-mnist
 DEB_PACKAGES := dataset-fashion-mnist chromium chromium-driver openmpi-bin libopenmpi-dev
-DEMO_EXTRAS := cli
+DEMO_EXTRAS := cli,fast
 EXTRAS := all,test
 
 .PHONY: demo test bench lint system-packages demo-system-packages install-debs venv demo-venv clean

@@ -27,7 +27,12 @@ import numpy as np
 from numba import prange
 
 # Below this many numbers, waking numba's threads costs more than the pass they would share.
-PARALLEL_MIN_SIZE = 1 << 17
+# NOTE: in the training loop OpenBLAS's threads still spin on the other core after each matrix
+# product, so numba's threads wait for it: measured on the wide network (Adam, 670k numbers,
+# 2 threads, 20,000 images), the parallel pass made an epoch 2.4× slower than NumPy's update and
+# the serial pass 1.7× faster. So every size runs the serial loop; the parallel one stays for
+# machines with cores to spare (lower this to use it, and measure).
+PARALLEL_MIN_SIZE = 1 << 62
 # Slices of a parallel pass: a fixed count, so a sum over them adds in the same order whatever
 # the number of threads.
 CHUNKS = 16

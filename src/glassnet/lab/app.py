@@ -193,8 +193,18 @@ def create_app(
     app.add_api_route("/api/train/events", train_events, methods=["GET"], include_in_schema=False)
     app.add_api_route("/api/models", list_models, methods=["GET"])
     app.add_api_route("/api/runs", list_runs, methods=["GET"])
-    app.add_api_route("/api/runs/{run}/map", get_map, methods=["GET"])
-    app.add_api_route("/api/runs/{run}/examples/{index}", get_example, methods=["GET"])
+    app.add_api_route(
+        "/api/runs/{run}/map",
+        get_map,
+        methods=["GET"],
+        openapi_extra=schemas.path_parameters("run"),
+    )
+    app.add_api_route(
+        "/api/runs/{run}/examples/{index}",
+        get_example,
+        methods=["GET"],
+        openapi_extra=schemas.path_parameters("run", "index"),
+    )
     app.add_api_route(
         "/api/models/save", save_model, methods=["POST"], openapi_extra=body(schemas.SaveRequest)
     )

@@ -148,6 +148,16 @@ def check(model: type[BaseModel], data: dict[str, Any]) -> None:
         raise LabError(422, f"{where}: {first['msg']}.") from None
 
 
+def path_parameters(*names: str) -> dict[str, Any]:
+    """The OpenAPI ``parameters`` of a route's path (its handler checks the values itself)."""
+    return {
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in names
+        ]
+    }
+
+
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
     """The OpenAPI ``requestBody`` of a route whose JSON body ``model`` declares."""
     return {
