@@ -211,7 +211,8 @@ def test_the_lab_centres_an_uploaded_digit_picture(digit_run, digit_files, tmp_p
     _, files, _ = digit_files
     model = gn.io.load(out / "model.glassnet")
     pages = [np.asarray(Image.open(path)) for path in files[-10:]]  # dark ink, off-centre
-    expected = model.predict_proba(datasets.prepare_images(model.preprocessing, pages))
+    rows = datasets.prepare_images(model.preprocessing, pages)  # (10, 784)
+    expected = model.predict_proba(rows.reshape(-1, 1, 28, 28))
     app = server.create_app(model, tmp_path / "models")
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
         for page, p in zip(pages, expected, strict=True):
