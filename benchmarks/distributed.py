@@ -1,12 +1,17 @@
 """Data-parallel training over MPI: 1 vs N ranks on one machine, and a cost model (issue 16).
 
-    python benchmarks/distributed.py                      # wide MLP, Fashion-MNIST, 1 and 2 ranks
-    python benchmarks/distributed.py --samples 2000 --epochs 1   # a smoke run
+    python benchmarks/distributed.py            # wide MLP and cnn2, Fashion-MNIST, 1 and 2 ranks
+    python benchmarks/distributed.py --workloads cnn2 --samples 512 --epochs 1   # a smoke run
 
-For each rank count the script launches ``mpiexec -n N`` (N = 1: one plain process, no MPI) of
-itself in ``--worker`` mode, each rank with one BLAS thread, training the "wide" workload of
-``workloads.py`` (784-512-512-10, ReLU, Adam, global batch 128) with the same seed. Rank 0
-reports per epoch: its time, the time spent in the gradient Allreduce, and the steps.
+For each workload and rank count the script launches ``mpiexec -n N`` (N = 1: one plain
+process, no MPI) of itself in ``--worker`` mode, each rank with one BLAS thread, training with
+the same seed:
+
+- ``wide``, the workload of ``workloads.py``: 784-512-512-10, ReLU, Adam 1e-3, global batch 128;
+- ``cnn2``, as in ``cnn.py``: `glassnet.CNN` with conv 32 3×3, pool, conv 64 3×3, pool,
+  dense 128, 10 (ReLU), Adam 1e-3, global batch 64 — little gradient per step for its compute.
+
+Rank 0 reports per epoch: its time, the time spent in the gradient Allreduce, and the steps.
 
 The cost model it prints (and writes with --json):
 
@@ -17,8 +22,8 @@ The cost model it prints (and writes with --json):
 - N machines pay off while C(1)/N + 2·(N−1)/N · B / bandwidth + latency < C(1), i.e. when the
   global batch is large enough that each rank's share still costs more than sending the gradient.
 
-cnn2 is not measured: the CNN layers had not landed in main when this was written. Figures
-measured while other work runs on the machine are not comparable; the lead measures alone.
+Figures measured while other work runs on the machine are not comparable; the lead measures
+alone.
 """
 
 from __future__ import annotations
@@ -37,9 +42,34 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS, find_data, load_split, n_parameters  # noqa: E402
+from workloads import WORKLOADS, find_data, load_split  # noqa: E402
 
 SEED = 0
+CNN2 = "cnn2"  # conv 32 3×3, pool, conv 64 3×3, pool, dense 128, 10
+CNN2_BATCH, CNN2_LEARNING_RATE = 64, 1e-3  # as benchmarks/cnn.py trains it
+NAMES = [*sorted(WORKLOADS), CNN2]
+
+
+def build(name: str, X: np.ndarray, n_classes: int):
+    """The workload's model, inputs, global batch size and learning rate."""
+    import glassnet as gn
+
+    if name == CNN2:
+        model = gn.CNN((1, 28, 28), [32, 64], dense=[128], n_classes=n_classes, seed=SEED)
+        return model, X.reshape(-1, 1, 28, 28), CNN2_BATCH, CNN2_LEARNING_RATE
+    workload = WORKLOADS[name]
+    sizes = workload.sizes(X.shape[1], n_classes)
+    model = gn.MLP(sizes, activation=workload.activation, seed=SEED)
+    return model, X, workload.batch_size, workload.learning_rate
+
+
+def describe(name: str) -> str:
+    if name == CNN2:
+        layers = "conv 32 3×3, pool, conv 64 3×3, pool, dense 128, 10"
+        return f"cnn2: {layers}, relu, Adam, global batch {CNN2_BATCH}"
+    workload = WORKLOADS[name]
+    sizes = "-".join(map(str, workload.sizes(784, 10)))
+    return f"{name}: {sizes}, {workload.activation}, Adam, global batch {workload.batch_size}"
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -47,13 +77,11 @@ def worker(args: argparse.Namespace) -> None:
     import glassnet as gn
     from glassnet.distributed import MPICommunicator, launched_world_size
 
-    workload = WORKLOADS[args.workload]
     folder = Path(args.data)
     X, y = load_split(folder, "train", args.samples)
     comm = MPICommunicator() if launched_world_size() > 1 else None
-    sizes = workload.sizes(X.shape[1], int(y.max()) + 1)
-    model = gn.MLP(sizes, activation=workload.activation, seed=SEED)
-    optimizer = gn.Adam(model.parameters(), learning_rate=workload.learning_rate)
+    model, X, batch_size, learning_rate = build(args.workload, X, int(y.max()) + 1)
+    optimizer = gn.Adam(model.parameters(), learning_rate=learning_rate)
 
     class Timer(gn.Callback):
         def __init__(self) -> None:
@@ -79,7 +107,7 @@ def worker(args: argparse.Namespace) -> None:
         X,
         y,
         epochs=args.epochs,
-        batch_size=workload.batch_size,
+        batch_size=batch_size,
         optimizer=optimizer,
         seed=SEED,
         callbacks=[timer],
@@ -89,16 +117,16 @@ def worker(args: argparse.Namespace) -> None:
         record = {
             "ranks": 1 if comm is None else comm.size,
             "samples": len(X),
-            "steps_per_epoch": -(-len(X) // workload.batch_size),
+            "steps_per_epoch": -(-len(X) // batch_size),
             "gradient_bytes": int(model._grads.nbytes),
             "epochs": timer.epochs,
         }
         print(json.dumps(record), flush=True)
 
 
-def launch(n: int, args: argparse.Namespace, data: Path) -> dict:
+def launch(n: int, workload: str, args: argparse.Namespace, data: Path) -> dict:
     command = [sys.executable, __file__, "--worker", "--data", str(data)]
-    command += ["--workload", args.workload, "--samples", str(args.samples)]
+    command += ["--workload", workload, "--samples", str(args.samples)]
     command += ["--epochs", str(args.epochs)]
     if n > 1:
         mpiexec = shutil.which("mpiexec")
@@ -109,7 +137,7 @@ def launch(n: int, args: argparse.Namespace, data: Path) -> dict:
     env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{n} ranks failed:\n{done.stderr}")
+        raise SystemExit(f"{workload} on {n} ranks failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -147,7 +175,8 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", default=None, help="Folder of the IDX files.")
     parser.add_argument("--dataset", default="fashion-mnist")
-    parser.add_argument("--workload", default="wide", choices=sorted(WORKLOADS))
+    parser.add_argument("--workloads", default="wide,cnn2", help=f"Some of {','.join(NAMES)}.")
+    parser.add_argument("--workload", default="wide", choices=NAMES, help=argparse.SUPPRESS)
     parser.add_argument("--samples", type=int, default=60000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--ranks", default="1,2", help="Rank counts, e.g. 1,2.")
@@ -157,35 +186,39 @@ def main() -> None:
         worker(args)
         return
     data = Path(args.data) if args.data else find_data(args.dataset, None)[0]
+    names = args.workloads.split(",")
+    unknown = [name for name in names if name not in NAMES]
+    if unknown:
+        parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(NAMES)}")
     ranks = [int(n) for n in args.ranks.split(",")]
     if 1 not in ranks:
         ranks.insert(0, 1)
-    rows = [summarise(launch(n, args, data)) for n in ranks]
-    model = cost_model(rows)
-    workload = WORKLOADS[args.workload]
-    sizes = "-".join(map(str, workload.sizes(784, 10)))
-    print(
-        f"{args.workload}: {sizes}, {workload.activation}, Adam, global batch "
-        f"{workload.batch_size}; {args.samples} samples, {args.epochs} epochs; 1 BLAS thread/rank"
-    )
-    print(
-        f"parameters: {n_parameters(workload.sizes(784, 10)):,}  bytes per Allreduce: "
-        f"{model['bytes_per_allreduce']:,}"
-    )
-    print(
-        "| ranks | s / epoch | speed-up | compute ms / step | Allreduce ms / step | "
-        "bandwidth needed GB/s |"
-    )
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        need = r.get("bandwidth_needed_GB_s")
+    results = {}
+    for name in names:
+        records = [launch(n, name, args, data) for n in ranks]
+        rows = [summarise(record) for record in records]
+        model = cost_model(rows)
+        results[name] = {"rows": rows, "cost_model": model}
+        print(f"{describe(name)}; {args.samples} samples, {args.epochs} epochs; 1 BLAS thread/rank")
         print(
-            f"| {r['ranks']} | {r['epoch_seconds']:.3f} | {r['speed_up']:.2f} | "
-            f"{r['compute_ms_per_step']:.2f} | {r['allreduce_ms_per_step']:.3f} | "
-            f"{'-' if need is None else f'{need:.2f}'} |"
+            f"parameters: {model['bytes_per_allreduce'] // 4:,}  bytes per Allreduce: "
+            f"{model['bytes_per_allreduce']:,}"
         )
+        print(
+            "| ranks | s / epoch | speed-up | compute ms / step | Allreduce ms / step | "
+            "bandwidth needed GB/s |"
+        )
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            need = r.get("bandwidth_needed_GB_s")
+            print(
+                f"| {r['ranks']} | {r['epoch_seconds']:.3f} | {r['speed_up']:.2f} | "
+                f"{r['compute_ms_per_step']:.2f} | {r['allreduce_ms_per_step']:.3f} | "
+                f"{'-' if need is None else f'{need:.2f}'} |"
+            )
+        print()
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "cost_model": model}, indent=2))
+        Path(args.json).write_text(json.dumps({"workloads": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ def main() -> int:
     import workloads as wl
 
     import glassnet as gn
+    from glassnet import kernels
 
     data_dir, _ = wl.find_data("fashion-mnist", None)
     X, y = wl.load_split(data_dir, "train", args.samples)
@@ -131,6 +132,21 @@ def main() -> int:
     print(f"\n{'one-sample prediction':<36}{'µs/call':>9}")
     for piece, function in pieces.items():
         print(f"{piece:<36}{per_call(function):9.2f}")
+
+    # The lean path on each kernel (model.kernel), as predict_proba takes it for a few samples.
+    checked = model.check_inputs(x1)
+    paths = ["numpy"] + (["numba"] if kernels.numba_installed() else [])
+    for path in paths:
+        model.kernel = path
+        start = clock()
+        model.predict_proba(x1)  # builds the plan; on numba, compiles or loads the disk cache
+        first = 1e6 * (clock() - start)
+        whole = per_call(lambda: model.predict_proba(x1))
+        lean = per_call(lambda: model.lean_proba(checked))
+        print(f"{f'predict_proba(x), kernel={path!r}':<36}{whole:9.2f}")
+        print(f"{'  of which lean_proba':<36}{lean:9.2f}")
+        print(f"{'  first call (plan, compile/cache)':<36}{first:9.0f}")
+    model.kernel = args.kernel
 
     if args.cprofile:
         import cProfile

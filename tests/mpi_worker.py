@@ -6,11 +6,15 @@
 - ``stop``: train with a `Checkpoint`, stopping after batch STOP_AT of epoch 2 (on every rank);
 - ``resume``: continue from CHECKPOINT to the end;
 - ``kill``: rank N−1 kills itself with SIGKILL in the middle of epoch 2;
-- ``fail``: rank N−1 raises in the middle of epoch 2 (a rank-local error).
+- ``fail``: rank N−1 raises in the middle of epoch 2 (a rank-local error);
+- ``interrupt``: like ``stop``, but rank N−1 alone gets a Ctrl-C (SIGINT) after batch STOP_AT
+  of epoch 2; every rank must stop after the same batch (the next one).
 
+The network has a `Dropout` layer, so the ranks must also draw the same masks as one process.
 Ranks ≥ 1 with ``N > 1`` write RESULT.rank<r>; every mode writes the final weights (raw float32
-bytes) and, for rank 0, the history (RESULT.json). One process (N = 1) trains without a
-communicator: the reference for "the same global batch gives the same weights".
+bytes) and RESULT[.rank<r>].stop.json (batches trained, interrupted), and rank 0 the history
+(RESULT.json). One process (N = 1) trains without a communicator: the reference for "the same
+global batch gives the same weights".
 """
 
 from __future__ import annotations
@@ -67,6 +71,20 @@ def kill_self(model) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def interrupt_self(model) -> None:
+    os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; fit's handler notes it
+
+
+class Batches(gn.Callback):
+    """Count the batches this rank trained."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_batch_end(self, batch, logs):
+        self.count += 1
+
+
 def main() -> None:
     folder, result, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     checkpoint = sys.argv[4] if len(sys.argv) > 4 else None
@@ -74,12 +92,15 @@ def main() -> None:
     comm = MPICommunicator() if launched_world_size() > 1 else None
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
     last = rank == size - 1
-    model = gn.MLP([784, 32, 10], activation="relu", seed=SEED)
-    callbacks: list[gn.Callback] = []
-    if mode in ("stop", "resume"):
+    model = gn.MLP([784, 32, 10], activation="relu", dropout=0.2, seed=SEED)
+    batches = Batches()
+    callbacks: list[gn.Callback] = [batches]
+    if mode in ("stop", "resume", "interrupt"):
         callbacks.append(gn.Checkpoint(checkpoint))
     if mode == "stop":
         callbacks.append(At(1, STOP_AT, stop))
+    if mode == "interrupt" and last:
+        callbacks.append(At(1, STOP_AT, interrupt_self))
     if mode == "kill" and last:
         callbacks.append(At(1, STOP_AT, kill_self))
     fit = dict(epochs=EPOCHS, batch_size=BATCH_SIZE, seed=SEED, communicator=comm)
@@ -94,6 +115,8 @@ def main() -> None:
         history = model.fit(X, y, optimizer=optimizer, callbacks=callbacks, **fit)
     suffix = "" if rank == 0 else f".rank{rank}"
     Path(f"{result}{suffix}").write_bytes(model.get_weights().astype(np.float32).tobytes())
+    stopped = {"batches": batches.count, "interrupted": history.interrupted}
+    Path(f"{result}{suffix}.stop.json").write_text(json.dumps(stopped))
     if rank == 0:
         Path(f"{result}.json").write_text(json.dumps(history.to_dict()))
 

@@ -6,6 +6,7 @@ The types subclass the standard ``ValueError``/``TypeError`` so callers can catc
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -56,9 +57,10 @@ def as_float_array(x: object, name: str, dtype: np.dtype) -> np.ndarray:
         array = array.astype(dtype, copy=False)
     # NOTE: a sum is NaN or inf whenever an entry is, so one cheap reduction clears the common
     # case; only a non-finite sum (maybe an overflow of finite values) needs the full check.
+    # math.isfinite on the sum: np.isfinite on one scalar costs a one-sample prediction ~0.5 µs.
     if (
         array.size
-        and not np.isfinite(np.add.reduce(array, axis=None))
+        and not math.isfinite(np.add.reduce(array, axis=None))
         and (not np.isfinite(array).all())
     ):
         bad = np.argwhere(~np.isfinite(array))[0]

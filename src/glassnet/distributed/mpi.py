@@ -9,9 +9,15 @@ epoch) rank ``r`` takes the contiguous rows ``[n·r/N, n·(r+1)/N)``, computes t
 
 so each optimizer then takes the same step (clipping, if any, sees this global gradient) and the
 weights stay bit-identical everywhere (checked at every epoch end by a CRC32 of the packed
-weights). The same Allreduce, one step earlier, sums a small status vector: a failure flag and
-the batch's loss, correct count and samples. The logs are therefore global, and a rank whose step
-raised stops every rank, which then raise together instead of waiting for it forever.
+weights). The same Allreduce, one step earlier, sums a small status vector: a failure flag, the
+batch's loss, correct count and samples, and the Ctrl-Cs received. The logs are therefore global,
+a rank whose step raised stops every rank, which then raise together instead of waiting for it
+forever, and a Ctrl-C on any rank stops every rank after the same batch.
+
+Layers that draw random numbers (dropout, augmentation) draw them for the whole global batch on
+every rank and keep their shard's rows (`glassnet.nn.Layer.random_rows`, set up by the fit
+loop): every rank's generator goes through the same states as one process's would, so N ranks
+use one process's dropout masks and a checkpoint's generator state (rank 0's) fits every rank.
 """
 
 from __future__ import annotations
@@ -67,6 +73,11 @@ class MPICommunicator:
     -----
     Made in the main thread, it turns SIGTERM into a `DistributedError`: that is how ``mpiexec``
     ends the surviving ranks when one dies, and the error says so instead of a silent exit.
+    A Ctrl-C (SIGINT) or SIGUSR1 on any rank stops every rank after the same batch (`fit`
+    reports ``history.interrupted``; rank 0's callbacks save). Open MPI's ``mpiexec`` passes
+    SIGUSR1 on to every rank, so ``kill -USR1 <pid of mpiexec>`` is the graceful stop; a
+    Ctrl-C at mpiexec's terminal reaches mpiexec alone (each rank has its own process group),
+    which then ends the job at once.
 
     Examples
     --------
@@ -91,8 +102,9 @@ class MPICommunicator:
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank: int = self.comm.Get_rank()
         self.size: int = self.comm.Get_size()
-        # [failed ranks, Σ loss·n, Σ correct, Σ n], summed over the ranks at every step
-        self._status = np.zeros(4, dtype=np.float64)
+        # [failed ranks, Σ loss·n, Σ correct, Σ n, stop requests (Ctrl-C, SIGUSR1)], summed
+        # over the ranks at every step
+        self._status = np.zeros(5, dtype=np.float64)
         self.allreduce_seconds = 0.0
         self.steps = 0
         if threading.current_thread() is threading.main_thread():
@@ -104,7 +116,7 @@ class MPICommunicator:
     # -- the three hooks of the fit loop (glassnet.train.loop.Communicator) --------------------
 
     def same_order(self, order: np.ndarray) -> np.ndarray:
-        """Rank 0's sample order on every rank (the ranks' generators may differ by dropout)."""
+        """Rank 0's sample order on every rank (the generators agree; this makes sure)."""
         order = np.ascontiguousarray(order, dtype=np.int64)
         self.comm.Bcast(order, root=0)
         return order
@@ -115,12 +127,21 @@ class MPICommunicator:
         return start + n * self.rank // self.size, start + n * (self.rank + 1) // self.size
 
     def forward_backward(
-        self, step: Any, model: Any, loss: Any, xb: np.ndarray, yb: np.ndarray, n_global: int
+        self,
+        step: Any,
+        model: Any,
+        loss: Any,
+        xb: np.ndarray,
+        yb: np.ndarray,
+        n_global: int,
+        interrupt: Any,
     ) -> tuple[float, int, int]:
         """``step(model, loss, xb, yb)`` on this rank's rows, then the global gradient and sums.
 
         ``step`` returns (mean loss, correct) of the local rows and fills ``model._grads``.
-        Returns the global batch's (mean loss, correct, samples), the same on every rank.
+        Returns the global batch's (mean loss, correct, samples), the same on every rank, and
+        sets ``interrupt.raised`` on every rank if any rank's ``interrupt.requested`` is set
+        (a Ctrl-C that arrives after this reduction counts in the next step's).
         """
         n_local = len(xb)
         failure: Exception | None = None
@@ -128,18 +149,27 @@ class MPICommunicator:
         try:
             if n_local:
                 batch_loss, correct = step(model, loss, xb, yb)
-            else:  # a last batch smaller than the number of ranks: nothing to add here
+            else:  # a last batch smaller than the number of ranks: nothing to add here (nor
+                # any dropout mask drawn: this rank's generator falls behind; see the README)
                 model._grads.fill(0)
         except Exception as error:  # every rank must reach the Allreduce below, so catch all
             failure = error
         status = self._status
-        status[:] = (failure is not None, batch_loss * n_local, correct, n_local)
+        status[:] = (
+            failure is not None,
+            batch_loss * n_local,
+            correct,
+            n_local,
+            interrupt.requested,
+        )
         # The ranks wait for each other here (after each one's compute), so this reduction is
         # waited for in Python: a SIGTERM from the launcher, sent when another rank died, then
         # becomes a DistributedError with a message instead of an endless wait in C.
         self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, status, op=self.MPI.SUM))
         if status[0]:
             self._stop(failure)
+        if status[4]:  # a stop request on some rank: every rank stops after this batch
+            interrupt.raised = True
         total_loss, total_correct, seen = float(status[1]), int(status[2]), int(status[3])
         if not np.isfinite(total_loss):  # every rank sees it: fit restores and raises
             return total_loss, total_correct, seen
@@ -184,9 +214,12 @@ class MPICommunicator:
         )
 
     def _terminated(self, signum: int, frame: Any) -> None:
-        # mpiexec sends SIGTERM to the surviving ranks when one dies (killed, out of memory).
+        # mpiexec sends SIGTERM to the surviving ranks when one dies (killed, out of memory),
+        # and to every rank when it gets a Ctrl-C itself: Open MPI passes no SIGINT on.
         raise DistributedError(
             f"Rank {self.rank} of {self.size}: the MPI launcher ended the job while this rank was "
             "training; another rank died (killed, or out of memory), so its gradients will "
-            "never arrive. Look for the rank mpiexec names below."
+            "never arrive. Look for the rank mpiexec names below. (Or mpiexec got a Ctrl-C, "
+            "which Open MPI does not pass on: to stop every rank after the same batch and keep "
+            "the run, send SIGUSR1 to mpiexec instead, kill -USR1 <pid of mpiexec>.)"
         )

@@ -4,8 +4,10 @@ A *layer of neurons* here is what the textbook draws as one column: a `Dense` la
 sums z = x·W + b) together with the activation that follows it (a = f(z)); for the output layer,
 the model's output activation. Layer 0 is the first hidden layer: the input layer has no weights.
 
-Everything is computed by the same layer code that training uses (``forward`` of each layer);
-the arrays returned for weights and biases are views into the model, not copies.
+Everything is computed the way prediction computes it (`Sequential.forward_steps`: each layer's
+``forward``, or for a small Dense network the one compiled call of `Sequential.lean_proba`), so
+a trace shows exactly the numbers `predict_proba` returns; the arrays returned for weights and
+biases are views into the model, not copies.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..nn import Activation, Augment, Dense, activations
+from ..nn import Activation, Augment, Dense
 from .conv import FeatureMaps
 
 
@@ -169,12 +171,13 @@ def trace(model, x: Any) -> Trace:
         raise ValueError(f"trace takes one input sample, got {len(x)}.")
     layers: list[LayerTrace] = []
     maps: list[FeatureMaps] = []
+    outputs, predictions = model.forward_steps(x)
     h = x
-    for layer in model.layers:
+    for layer, out in zip(model.layers, outputs, strict=True):
         if isinstance(layer, Augment):  # the identity at inference: nothing to see
             continue
         if isinstance(layer, Dense):
-            z = layer.forward(h)
+            z = out
             layers.append(
                 LayerTrace(
                     str(layer.name),
@@ -190,7 +193,7 @@ def trace(model, x: Any) -> Trace:
             )
             h = z
         else:
-            h = layer.forward(h)
+            h = out
             if isinstance(layer, Activation) and layers and layers[-1].z.shape == h[0].shape:
                 layers[-1].activation = type(layer).__name__.lower()
                 layers[-1].a = h[0]
@@ -201,11 +204,11 @@ def trace(model, x: Any) -> Trace:
         shifted = last.z - last.z.max()
         exponentials = np.exp(shifted)
         total = float(exponentials.sum())
-        output = activations.Softmax().function(h)[0]
+        output = predictions[0]
         softmax = SoftmaxSteps(last.z, shifted, exponentials, total, output)
         prediction: Any = int(output.argmax())
     elif model.output == "sigmoid":
-        output = activations.Sigmoid().function(h)[0]
+        output = predictions[0]
         prediction = (output > 0.5).astype(int)
         prediction = int(prediction[0]) if prediction.size == 1 else prediction
     else:

@@ -67,3 +67,12 @@ def compiled_elementwise() -> ModuleType:
     from . import elementwise as module
 
     return module
+
+
+@functools.cache
+def compiled_forward() -> ModuleType:
+    """The compiled small-network prediction (`glassnet.kernels.forward`), imported on first use."""
+    # NOTE: a lazy import of the heavy optional package numba (≈ 0.3 s), for import time.
+    from . import forward as module
+
+    return module

@@ -20,6 +20,8 @@ POST /api/backward    ``{"image" | "input", "label"}`` → loss, every neuron's 
 POST /api/backward/explain  ``{..., "parameter", "index"}`` → one gradient's chain rule
 POST /api/steps/...   step-by-step training: start, step, undo (see `routes.steps`)
 POST /api/health/compare  6-layer sigmoid vs ReLU gradient norms
+POST /api/conv/maps   ``{"image" | "input"}`` → a CNN's feature maps, layer by layer
+POST /api/conv/unit   ``{"layer", "channel", "i", "j", input}`` → one unit's z = Σ K·x + b, a
 ====================  ===========================================================================
 
 A drawing is a 2-D list of ink levels 0–255 (0 = background), or, compactly,
@@ -56,11 +58,19 @@ from . import schemas, sources
 from .guard import LOOPBACK_NAMES, Guard
 from .replies import LabError, respond
 from .routes.backward import backward, explain
+from .routes.conv import conv_maps, conv_unit_route
 from .routes.models import get_model, list_models, load_model, save_model
 from .routes.predict import neuron, predict
 from .routes.runs import get_example, get_map, list_runs
 from .routes.steps import health_compare, steps_start, steps_status, steps_step, steps_undo
-from .routes.train import train_events, train_start, train_status, train_stop, train_use
+from .routes.train import (
+    train_events,
+    train_predict,
+    train_start,
+    train_status,
+    train_stop,
+    train_use,
+)
 from .served import default_model
 from .state import Lab
 from .training import Trainer
@@ -191,6 +201,12 @@ def create_app(
         "/api/train/use", train_use, methods=["POST"], openapi_extra=body(schemas.Empty)
     )
     app.add_api_route("/api/train/events", train_events, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/api/train/predict",
+        train_predict,
+        methods=["POST"],
+        openapi_extra=body(schemas.PredictRequest),
+    )
     app.add_api_route("/api/models", list_models, methods=["GET"])
     app.add_api_route("/api/runs", list_runs, methods=["GET"])
     app.add_api_route(
@@ -235,6 +251,15 @@ def create_app(
         health_compare,
         methods=["POST"],
         openapi_extra=body(schemas.HealthCompare),
+    )
+    app.add_api_route(
+        "/api/conv/maps", conv_maps, methods=["POST"], openapi_extra=body(schemas.ConvMapsRequest)
+    )
+    app.add_api_route(
+        "/api/conv/unit",
+        conv_unit_route,
+        methods=["POST"],
+        openapi_extra=body(schemas.ConvUnitRequest),
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.lab = lab

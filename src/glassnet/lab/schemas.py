@@ -70,6 +70,30 @@ class TrainRequest(Strict):
     samples: Annotated[int, Field(ge=100, le=100_000)] = 10_000
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = 0
+    arch: (
+        Annotated[
+            str,
+            Field(
+                max_length=200,
+                description="CNN layers such as conv8-pool-dense32 (a new CNN; hidden ignored)",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class ConvMapsRequest(PredictRequest):
+    """One input for the CNN view: its feature maps, layer by layer."""
+
+
+class ConvUnitRequest(PredictRequest):
+    """One number of one layer's maps: ``layer`` indexes the model's layers (as in
+    ``/api/conv/maps``), ``channel`` the map, ``(i, j)`` the position."""
+
+    layer: Annotated[int, Field(ge=0)]
+    channel: Annotated[int, Field(ge=0)]
+    i: Annotated[int, Field(ge=0)]
+    j: Annotated[int, Field(ge=0)]
 
 
 Label = Annotated[int, Field(ge=0)] | list[float]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import MLP, Dense, Sequential
+from .. import MLP, Conv2D, Dense, Sequential
 from . import sources
 from .training import weight_pictures
 
@@ -78,6 +78,9 @@ def describe(model: Sequential, image_side: int | None, why_not: str = "") -> di
     class_names = model.class_names
     if classify and class_names is None and model.output == "softmax":
         class_names = [str(i) for i in range(model.n_outputs)]
+    # A CNN's first dense layer reads feature maps, not pixels: no links from the picture (the
+    # page's CNN view, `routes.conv`, shows the conv layers instead).
+    conv = any(isinstance(layer, Conv2D) for layer in model.layers)
     layers, links = [], []
     for i, (layer, lt) in enumerate(zip(dense, trace.layers, strict=True)):
         layers.append(
@@ -89,7 +92,8 @@ def describe(model: Sequential, image_side: int | None, why_not: str = "") -> di
             }
         )
         live = i == 0 and image_side is not None
-        links.append({"live": True, "shown": LIVE_LINKS} if live else _strongest(layer.W.value))
+        shown = 0 if conv else LIVE_LINKS
+        links.append({"live": True, "shown": shown} if live else _strongest(layer.W.value))
     limits = []
     if image_side is None:
         limits.append(why_not)
@@ -105,6 +109,7 @@ def describe(model: Sequential, image_side: int | None, why_not: str = "") -> di
     table = sources.table_columns(model)
     return {
         "n_inputs": model.n_inputs,
+        "conv": conv,  # convolutional layers: the page adds its feature-map view
         "table": table,  # a table model's columns (and text levels) for the page's form
         "upload": _upload(model),  # an image model's size and colour: the page may upload
         "image": None if image_side is None else {"height": image_side, "width": image_side},

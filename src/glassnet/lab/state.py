@@ -6,7 +6,8 @@ from pathlib import Path
 
 from starlette.requests import Request
 
-from .. import Dense, Sequential
+from .. import Sequential
+from ..models.architecture import describe
 from .served import Served
 from .training import Trainer
 
@@ -49,8 +50,7 @@ class Lab:
 
     def _adopt(self, run) -> None:
         self._adopted_run = run.id
-        dense = [la for la in run.model.layers if isinstance(la, Dense)]
-        sizes = "-".join(str(n) for n in [run.model.n_inputs] + [d.n_neurons for d in dense])
+        sizes = describe(run.model)  # 784-16-16-10 for an MLP, conv8-pool-dense32 for a CNN
         done = "trained" if run.status == "done" else "partly trained (stopped)"
         self.use(run.model, f"{sizes} {done} on {run.config.dataset} in the lab")
 

@@ -10,12 +10,20 @@ Messages (dicts with a ``"type"``):
 - ``status``: ``{"status": "loading" | "running", "message"}``;
 - ``start``: the settings, ``epochs``, ``batches`` per epoch, ``samples`` and a data ``note``;
 - ``batch``: ``epoch``, ``batch``, ``step`` (batches so far), and the mean ``loss`` and
-  ``accuracy`` of the batches since the previous message (about 50 per epoch);
-- ``epoch``: the epoch's ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``;
+  ``accuracy`` of the batches since the previous message (about 50 per epoch), with
+  ``grad_norm``: ``{layer name: mean ‖∂L/∂θ‖ of those batches}`` (train/health.py's
+  `GradientHealth`, for the page's gradient-health chart);
+- ``epoch``: the epoch's ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and ``health``:
+  ``{"grad_norm": {layer: v}, "update_ratio": {layer: ‖Δθ‖/‖θ‖}}``, the epoch's means;
+- ``snapshot``: ``frame``, ``epoch``, ``step``: a new copy of the network being trained is in
+  ``run.snapshot`` (at most SNAPSHOTS_PER_SECOND, at batch messages and epoch ends), which the
+  page's drawing is run through while training goes on (``POST /api/train/predict``);
 - ``end``: ``{"status": "done" | "stopped" | "failed", "message"}``.
 
 The first layer's weights, as pictures, are not messages: the newest copy is kept in
 ``run.weights`` (replaced, never queued) so a slow page skips frames instead of falling behind.
+The snapshot is likewise replaced whole, ``(frame, model)``, never edited: a reader holding one
+sees a consistent network.
 """
 
 from __future__ import annotations
@@ -30,7 +38,17 @@ from typing import Any
 
 import numpy as np
 
-from .. import MLP, Callback, Dense, Sequential, TrainingDivergedError, from_config
+from .. import (
+    MLP,
+    Callback,
+    Conv2D,
+    Dense,
+    GradientHealth,
+    Sequential,
+    TrainingDivergedError,
+    from_config,
+)
+from ..models.architecture import build_cnn, describe
 from . import sources
 
 log = logging.getLogger("glassnet.lab")
@@ -38,6 +56,7 @@ log = logging.getLogger("glassnet.lab")
 MAX_WEIGHT_PICTURES = 32
 POINTS_PER_EPOCH = 50  # batch messages, for the loss and accuracy curves
 WEIGHT_FRAMES_PER_SECOND = 3
+SNAPSHOTS_PER_SECOND = 2  # copies of the network for the live view: a bounded rate, any speed
 
 
 class TrainingBusyError(RuntimeError):
@@ -49,7 +68,9 @@ class TrainingConfig:
     """What to train: validated by the server before it gets here.
 
     ``hidden`` lists the hidden layer sizes of a new MLP, or is None to continue training a copy
-    of the model the page is using.
+    of the model the page is using. ``arch``, when given, is a layer spec such as
+    ``conv8-pool-dense32`` (`glassnet.models.architecture`): a new CNN for the 28×28 images,
+    with ``activation`` after each conv and dense layer; ``hidden`` is then ignored.
     """
 
     dataset: str = "mnist"
@@ -62,6 +83,7 @@ class TrainingConfig:
     optimizer: str = "adam"
     validation_fraction: float = 0.1
     seed: int | None = 0
+    arch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -78,6 +100,8 @@ class Run:
     messages: list[dict[str, Any]] = field(default_factory=list)
     weights: dict[str, Any] | None = None  # the newest first-layer pictures (see module doc)
     weights_frame: int = 0
+    snapshot: tuple[int, Sequential] | None = None  # (frame, a copy of the network being trained)
+    snapshot_view: Any = None  # the server's description of the newest snapshot, kept by it
     status: str = "loading"  # loading → running → stopping → done | stopped | failed
     model: Sequential | None = None  # the trained model, once status is done or stopped
     started: float = field(default_factory=time.time)
@@ -123,7 +147,8 @@ class Trainer:
                 )
             run = Run(self._next_id, config)
             self._next_id += 1
-            base = None if config.hidden is not None or current is None else _copy(current)
+            new = config.hidden is not None or config.arch is not None
+            base = None if new or current is None else _copy(current)
             self._stop.clear()
             self.run = run
             self._thread = threading.Thread(
@@ -159,6 +184,9 @@ class Trainer:
             X, y, X_val, y_val = _split(data, config)
             model = base if base is not None else _new_model(config, X.shape[1], data)
             _check_fits(model, X.shape[1], len(data.class_names), config.dataset)
+            if len(model.input_shape) > 1:  # a CNN: the flat grey rows as (n, 1, 28, 28) images
+                X = X.reshape(len(X), *model.input_shape)
+                X_val = X_val.reshape(len(X_val), *model.input_shape)
             model.class_names = list(data.class_names)
             model.preprocessing = dict(data.preprocessing)
             batches = -(-len(X) // config.batch_size)
@@ -169,6 +197,7 @@ class Trainer:
                     "type": "start",
                     "config": config.to_dict(),
                     "architecture": _sizes(model),
+                    "arch": describe(model),
                     "epochs": config.epochs,
                     "batches": batches,
                     "samples": len(X),
@@ -176,8 +205,10 @@ class Trainer:
                     "note": data.note,
                 }
             )
-            reporter = _Reporter(run, self._stop, len(X), config.batch_size)
+            health = GradientHealth()
+            reporter = _Reporter(run, self._stop, len(X), config.batch_size, health)
             reporter.send_weights(model)
+            reporter.send_snapshot(model, 0)
             if self._stop.is_set():
                 run.status = "stopped"
                 send({"type": "end", "status": "stopped", "message": "Stopped before training."})
@@ -192,7 +223,7 @@ class Trainer:
                     optimizer=config.optimizer,
                     learning_rate=config.learning_rate,
                     validation_data=(X_val, y_val) if len(X_val) else None,
-                    callbacks=[reporter],
+                    callbacks=[health, reporter],  # health first: its numbers are fresh
                     seed=config.seed,
                 )
             stopped = self._stop.is_set()
@@ -233,11 +264,20 @@ class _Reporter(Callback):
 
     About POINTS_PER_EPOCH batch messages per epoch, each with the mean loss and accuracy of the
     batches since the previous one (fit's logs hold means since the epoch began; the difference
-    of two running sums gives the recent mean), so the curve shows where training is now.
+    of two running sums gives the recent mean), so the curve shows where training is now. The
+    gradient norms of `GradientHealth` (which runs before it) are averaged the same way.
     """
 
-    def __init__(self, run: Run, stop: threading.Event, samples: int, batch_size: int) -> None:
+    def __init__(
+        self,
+        run: Run,
+        stop: threading.Event,
+        samples: int,
+        batch_size: int,
+        health: GradientHealth | None = None,
+    ) -> None:
         self.run = run
+        self.health = health
         self.stop = stop
         self.samples = samples
         self.batch_size = batch_size
@@ -246,6 +286,7 @@ class _Reporter(Callback):
         self.epoch = 0
         self._sums = (0, 0.0, 0.0)  # samples, Σ loss, Σ correct since the epoch began
         self._last_weights = 0.0
+        self._last_snapshot = 0.0
 
     def on_epoch_begin(self, epoch, logs):
         self.epoch = epoch
@@ -267,9 +308,13 @@ class _Reporter(Callback):
                     "step": self.epoch * self.batches + batch + 1,
                     "loss": _finite((sums[1] - self._sums[1]) / n),
                     "accuracy": _finite((sums[2] - self._sums[2]) / n),
+                    "grad_norm": self._recent_grad_norm(),
                 }
             )
             self._sums = sums
+            now = time.perf_counter()
+            if now - self._last_snapshot >= 1.0 / SNAPSHOTS_PER_SECOND:
+                self.send_snapshot(self.model, self.epoch * self.batches + batch + 1)
         now = time.perf_counter()
         if now - self._last_weights >= 1.0 / WEIGHT_FRAMES_PER_SECOND:
             self._last_weights = now
@@ -282,9 +327,42 @@ class _Reporter(Callback):
                 "epoch": epoch,
                 "step": (epoch + 1) * self.batches,
                 **{k: _finite(v) for k, v in logs.items() if isinstance(v, (int, float))},
+                "health": self._epoch_health(),
             }
         )
         self.send_weights(self.model)
+        self.send_snapshot(self.model, (epoch + 1) * self.batches)
+
+    def _recent_grad_norm(self) -> dict[str, float | None]:
+        """Each layer's mean gradient norm over the batches since the previous message."""
+        if self.health is None:
+            return {}
+        norms = self.health.batch_grad_norm
+        recent = {name: _finite(float(np.mean(v))) for name, v in norms.items() if v}
+        for values in norms.values():
+            values.clear()  # reported: kept no longer, so a long run's memory stays bounded
+        return recent
+
+    def _epoch_health(self) -> dict[str, dict[str, float | None]]:
+        # GradientHealth.on_epoch_end has run (it comes first): the epoch's means are last.
+        if self.health is None:
+            return {}
+        return {
+            kind: {name: _finite(v[-1]) for name, v in values.items() if v}
+            for kind, values in (
+                ("grad_norm", self.health.grad_norm),
+                ("update_ratio", self.health.update_ratio),
+            )
+        }
+
+    def send_snapshot(self, model: Sequential, step: int) -> None:
+        """Keep a copy of the network now as ``run.snapshot`` and say so in a message."""
+        self._last_snapshot = time.perf_counter()
+        frame = 1 if self.run.snapshot is None else self.run.snapshot[0] + 1
+        self.run.snapshot = (frame, _copy(model))  # replaced whole: readers never see it change
+        self.run.messages.append(
+            {"type": "snapshot", "frame": frame, "epoch": self.epoch, "step": step}
+        )
 
     def send_weights(self, model: Sequential) -> None:
         self.run.weights = weight_pictures(model)
@@ -295,16 +373,18 @@ def weight_pictures(model: Sequential, limit: int = MAX_WEIGHT_PICTURES) -> dict
     """The first layer's incoming weights of up to ``limit`` neurons, compact for the page.
 
     Each neuron's 784 weights become int8 levels of its largest |w| (``scale``), base64 encoded:
-    w ≈ level / 127 · scale.
+    w ≈ level / 127 · scale. For a CNN the first layer is a conv layer: its filters are the
+    pictures (a grey filter's kh·kw weights, rows in (kh, kw) order: a small square).
     """
-    first = next(layer for layer in model.layers if isinstance(layer, Dense))
+    first = next(layer for layer in model.layers if isinstance(layer, (Dense, Conv2D)))
     W = first.W.value[:, :limit]  # (n_inputs, shown)
     scale = np.abs(W).max(axis=0)  # (shown,)
     levels = np.round(W / np.where(scale > 0, scale, 1) * 127).astype(np.int8)
     return {
-        "neurons": first.n_neurons,
+        "kind": "conv" if isinstance(first, Conv2D) else "dense",
+        "neurons": first.n_filters if isinstance(first, Conv2D) else first.n_neurons,
         "shown": W.shape[1],
-        "n_inputs": first.n_inputs,
+        "n_inputs": first.W.value.shape[0],
         "scale": scale.astype(float).tolist(),
         "levels": [base64.b64encode(levels[:, j].tobytes()).decode() for j in range(W.shape[1])],
     }
@@ -325,6 +405,12 @@ def _copy(model: Sequential) -> Sequential:
 
 
 def _new_model(config: TrainingConfig, n_inputs: int, data: sources.TrainingData) -> Sequential:
+    if config.arch is not None:
+        height, width = data.preprocessing.get("image_size", [28, 28])
+        shape = (1, int(height), int(width))
+        return build_cnn(
+            config.arch, shape, len(data.class_names), "softmax", config.activation, config.seed
+        )
     assert config.hidden is not None
     sizes = [n_inputs, *config.hidden, len(data.class_names)]
     return MLP(sizes, activation=config.activation, seed=config.seed)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import losses, metrics
+from .. import kernels, losses, metrics
 from ..errors import ShapeError
 from ..losses import Loss
 from ..nn import activations
@@ -30,6 +30,9 @@ from .checks import check_inputs, check_targets
 OUTPUTS = ("softmax", "sigmoid", "identity")
 # predict_proba on up to this many samples takes the lean path (`Sequential.lean_proba`).
 LEAN_MAX_SAMPLES = 64
+# The compiled lean path runs while samples × (multiply-adds of one sample) stay below this; past
+# it BLAS's matrix products (the NumPy lean path) are faster than the compiled loops.
+COMPILED_MAX_MACS = 1 << 18
 
 
 class Sequential:
@@ -63,7 +66,18 @@ class Sequential:
         The optimizer of the last `fit`; a later `fit` without one continues with it.
     history : History or None
         The `History` of the last `fit`, or the one kept in a loaded model file.
+    kernel : {"auto", "numpy", "numba"}
+        How `lean_proba` (the few-sample `predict_proba`) runs: the NumPy layer code, or one
+        compiled call for a chain of Dense layers and elementwise activations (the ``fast``
+        extra); "auto" (the default): numba when installed. `trace` follows the same choice, so
+        it always shows the numbers prediction computed.
     """
+
+    kernel = "auto"
+    # the compiled lean path's plan (see `_lean`): none until a prediction builds it
+    _lean_layout: np.ndarray | None = None
+    _lean_total = 0
+    _lean_macs = 0
 
     def __init__(
         self,
@@ -117,6 +131,7 @@ class Sequential:
         # them loose from the packed buffer (and from the optimizer, which updates the buffer).
         # Pack them again so that a copy trains like the original.
         self.__dict__.update(state)
+        self.__dict__.pop("_lean_key", None)  # the compiled lean plan is rebuilt on first use
         self._values, self._grads = pack_parameters(self.parameters(), self.dtype, self.buffers())
         if self.optimizer is not None:
             self.optimizer.find_targets()
@@ -294,16 +309,21 @@ class Sequential:
     def lean_proba(self, X: np.ndarray) -> np.ndarray:
         """Softmax probabilities of a few checked samples, the forward pass written out.
 
-        The same math as ``forward`` and the softmax, number for number (so `trace` shows what
-        prediction computed), for networks of Dense layers and elementwise activations:
-        z = x·W + b, then a = f(z), layer after layer, then the softmax. It skips what a
-        one-sample call pays for and does not need: the per-layer input checks and the
-        activations cached for backward.
+        For networks of Dense layers and elementwise activations: z = x·W + b, then a = f(z),
+        layer after layer, then the softmax. It skips what a one-sample call pays for and does
+        not need: the per-layer input checks and the activations cached for backward. On the
+        NumPy path (``kernel="numpy"``, or no numba) these are the numbers of ``forward`` and
+        the softmax, bit for bit. On the numba path (`glassnet.kernels.forward`) the whole pass
+        is one compiled call; it agrees with ``forward`` to float rounding (float32: within
+        1e-6 of each probability), and `trace` shows its numbers exactly.
 
         Shapes
         ------
         X : (n, n_inputs), already checked (`check_inputs`) → (n, n_classes)
         """
+        if self._compiled_fits(len(X)):
+            n, k = len(X), self.n_outputs
+            return self._compiled_steps(X)[n * (self._lean_total - k) :].reshape(n, k)
         a = X
         for layer in self.layers:
             if type(layer) is Dense:
@@ -314,17 +334,108 @@ class Sequential:
                 a = layer.function(a)  # type: ignore[attr-defined]
         return self._output_function(a)
 
+    def forward_steps(self, X: Any) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every layer's output and the model's predictions, computed as `predict_proba` does.
+
+        What `glassnet.inspect.trace` shows: on the compiled lean path (see `lean_proba`) the
+        numbers of that one compiled call, otherwise each layer's ``forward``.
+
+        Returns
+        -------
+        outputs : list of ndarray
+            ``outputs[i]`` is layer i's output, shape (n, *shape_after(i + 1)).
+        predictions : ndarray
+            The output activation of the last one: probabilities (softmax, sigmoid) or values.
+        """
+        X = self.check_inputs(X)
+        n = len(X)
+        if (
+            n <= LEAN_MAX_SAMPLES
+            and self.output == "softmax"
+            and self._lean()
+            and self._compiled_fits(n)
+        ):
+            steps = self._compiled_steps(X)
+            layout = np.asarray(self._lean_layout).tolist()
+            outputs = [  # row: kind, n_in, n_out, W, b, source, target (see kernels.forward)
+                steps[n * row[6] : n * (row[6] + row[2])].reshape(n, row[2]) for row in layout
+            ]
+            k = self.n_outputs
+            return outputs, steps[n * (self._lean_total - k) :].reshape(n, k)
+        outputs = []
+        for layer in self.layers:
+            X = layer.forward(X)
+            outputs.append(X)
+        return outputs, self._output_function(X)
+
     def _lean(self) -> bool:
-        """Can `lean_proba` run this network? Only Dense layers and elementwise activations."""
-        key = (id(self.layers), len(self.layers))
+        """Can `lean_proba` run this network? Only Dense layers and elementwise activations.
+
+        Also (re)builds the compiled path's layout when the layers, the packed parameters or
+        the ``kernel`` choice changed.
+        """
+        key = (id(self.layers), len(self.layers), id(self._values), self.kernel)
         if self.__dict__.get("_lean_key") != key:
             self._lean_ok = all(
                 (type(layer) is Dense and layer.dtype == self.dtype)
                 or type(layer) in _LEAN_ACTIVATIONS
                 for layer in self.layers
             )
+            compiled = self._lean_ok and kernels.resolve(self.kernel) == "numba"
+            self._lean_layout, self._lean_total, self._lean_macs = (
+                self._compiled_layout() if compiled else (None, 0, 0)
+            )
             self._lean_key = key
         return self._lean_ok
+
+    def _compiled_fits(self, n: int) -> bool:
+        """Take the compiled lean path for ``n`` samples? (after `_lean` returned True)"""
+        return self._lean_layout is not None and n * self._lean_macs <= COMPILED_MAX_MACS
+
+    def _compiled_steps(self, X: np.ndarray) -> np.ndarray:
+        """The flat buffer of `glassnet.kernels.forward.chain_forward` for checked inputs."""
+        if not X.flags.c_contiguous:
+            X = np.ascontiguousarray(X)
+        chain = kernels.compiled_forward().chain_forward
+        return chain(X, self._values, self._lean_layout, self._lean_total)
+
+    def _compiled_layout(self) -> tuple[np.ndarray | None, int, int]:
+        """The layout rows of `glassnet.kernels.forward` for this network, its outputs per
+        sample and its multiply-adds per sample; (None, 0, 0) where the kernel does not apply."""
+        compiled = kernels.compiled_forward()
+        codes: dict[type[Layer], int] = {
+            activations.Sigmoid: compiled.SIGMOID,
+            activations.Tanh: compiled.TANH,
+            activations.ReLU: compiled.RELU,
+            activations.Identity: compiled.IDENTITY,
+        }
+        if self.dtype not in (np.float32, np.float64) or len(self.input_shape) != 1:
+            return None, 0, 0
+        values = self._values
+        base, itemsize = values.__array_interface__["data"][0], values.itemsize
+
+        def offset(array: np.ndarray) -> int:
+            # where a parameter's view starts in the packed vector (-1: not a C-ordered view)
+            if not (array.flags.c_contiguous and np.shares_memory(array, values)):
+                return -1
+            return (array.__array_interface__["data"][0] - base) // itemsize
+
+        rows, source, target, width, macs = [], -1, 0, self.n_inputs, 0
+        for layer in self.layers:
+            if type(layer) is Dense:
+                w = offset(layer.W.value)
+                b = -2 if layer.b is None else offset(layer.b.value)
+                if w < 0 or b == -1:
+                    return None, 0, 0
+                macs += layer.n_inputs * layer.n_neurons
+                width_in, width = width, layer.n_neurons
+                rows.append((compiled.DENSE, width_in, width, w, max(b, -1), source, target))
+            elif type(layer) in codes:
+                rows.append((codes[type(layer)], width, width, -1, -1, source, target))
+            else:
+                return None, 0, 0
+            source, target = target, target + width
+        return np.array(rows, dtype=np.int64), target + width, macs
 
     def _raw_outputs(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         if len(X) <= batch_size:

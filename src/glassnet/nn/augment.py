@@ -77,10 +77,11 @@ class Augment(Layer):
         """For every sample and output pixel, the source row and column, and whether it is
         inside the image: three (n, h, w) arrays."""
         rng = self.rng
-        dy = rng.integers(-self.max_shift, self.max_shift + 1, size=n)
-        dx = rng.integers(-self.max_shift, self.max_shift + 1, size=n)
-        angle = np.radians(rng.uniform(-self.max_rotation, self.max_rotation, size=n))
-        flip = rng.random(n) < 0.5 if self.horizontal_flip else np.zeros(n, bool)
+        drawn, mine = self.random_rows(n)  # data parallel: the global batch's draws, our rows
+        dy = rng.integers(-self.max_shift, self.max_shift + 1, size=drawn)[mine]
+        dx = rng.integers(-self.max_shift, self.max_shift + 1, size=drawn)[mine]
+        angle = np.radians(rng.uniform(-self.max_rotation, self.max_rotation, size=drawn)[mine])
+        flip = rng.random(drawn)[mine] < 0.5 if self.horizontal_flip else np.zeros(n, bool)
         cy, cx = (h - 1) / 2, (w - 1) / 2
         rows = np.arange(h, dtype=np.float64)[None, :, None] - cy  # (1, h, 1) about the centre
         cols = np.arange(w, dtype=np.float64)[None, None, :] - cx  # (1, 1, w)

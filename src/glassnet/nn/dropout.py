@@ -47,7 +47,8 @@ class Dropout(Layer):
             self._scaled_mask = None
             return x
         keep = 1.0 - self.rate
-        mask = self.rng.random(x.shape, dtype=np.float32) < keep  # x.shape, bool
+        n_drawn, rows = self.random_rows(len(x))  # data parallel: the global batch's draws
+        mask = self.rng.random((n_drawn, *x.shape[1:]), dtype=np.float32)[rows] < keep
         self._scaled_mask = mask.astype(x.dtype) / x.dtype.type(keep)
         return x * self._scaled_mask
 

@@ -37,7 +37,8 @@ class Layer:
         ``(batch, channels, height, width)``); None for elementwise layers, which take any.
     uses_rng : bool
         True for layers that draw random numbers in training (Dropout); `fit` gives them its
-        generator, so that a seed makes training repeatable.
+        generator, so that a seed makes training repeatable. They draw per sample through
+        `random_rows`, so that data-parallel ranks draw what one process would.
     options : dict
         The constructor options a model file may hold, each with its JSON kind (see
         `glassnet.nn.options`), so that files are checked without building anything.
@@ -49,11 +50,15 @@ class Layer:
     input_grad : bool
         When False, ``backward`` may skip computing dL/dx and return None. `Sequential` clears it
         for every layer up to the first one with parameters, whose input gradient nobody uses.
+    batch_shard : (start, stop, total) or None
+        Data-parallel training only (set by `fit` on ``uses_rng`` layers for each step): this
+        rank's rows ``[start, stop)`` of the global mini-batch of ``total`` samples.
     """
 
     input_rank: ClassVar[int | None] = None
     uses_rng: ClassVar[bool] = False
     options: ClassVar[dict[str, Any]] = {}
+    batch_shard: tuple[int, int, int] | None = None
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name
@@ -69,6 +74,22 @@ class Layer:
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(x, training)
+
+    def random_rows(self, n: int) -> tuple[int, slice]:
+        """For a batch of ``n`` samples: how many samples to draw random numbers for, and which
+        of those rows are this batch's.
+
+        One process: ``(n, all n)``. Data parallel (``batch_shard`` set), every rank draws for
+        the whole global batch from the shared generator and keeps its own rows, so that the
+        generators stay identical on every rank (a resumed run is exact) and N ranks use the
+        very numbers one process would. A layer draws ``(total, ...)`` numbers per sample with
+        the samples first, then takes ``[rows]``.
+        """
+        shard = self.batch_shard
+        if shard is None or shard[1] - shard[0] != n:  # not a data-parallel step's shard
+            return n, slice(0, n)
+        start, stop, total = shard
+        return total, slice(start, stop)
 
     # ------------------------------------------------------------------ shapes
 

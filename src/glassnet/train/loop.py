@@ -15,9 +15,11 @@ builds): ``check_inputs``/``check_targets``, ``resolve_loss``/``resolve_optimize
 Data-parallel training (``fit(..., communicator=...)``, e.g. `glassnet.distributed.MPICommunicator`)
 touches the loop through four calls only: the epoch's order is made the ``same_order`` on every
 rank, each rank takes its ``shard`` of every global mini-batch, ``forward_backward`` makes the
-gradient and the batch's sums global (one Allreduce) before the optimizer steps, and
+gradient, the batch's sums and a Ctrl-C global (one Allreduce) before the optimizer steps, and
 ``end_epoch`` checks that the weights are still the same everywhere. A communicator is any
-object with those methods (see `Communicator`); the loop never imports an MPI library.
+object with those methods (see `Communicator`); the loop never imports an MPI library. Layers
+that draw random numbers (dropout, augmentation) draw for the whole global batch on every rank
+and keep their shard's rows (`glassnet.nn.Layer.random_rows`): one generator state everywhere.
 """
 
 from __future__ import annotations
@@ -104,11 +106,19 @@ class Communicator(Protocol):
         ...
 
     def forward_backward(
-        self, step: Any, model: Any, loss: Loss, xb: np.ndarray, yb: np.ndarray, n_global: int
+        self,
+        step: Any,
+        model: Any,
+        loss: Loss,
+        xb: np.ndarray,
+        yb: np.ndarray,
+        n_global: int,
+        interrupt: InterruptFlag,
     ) -> tuple[float, int, int]:
         """Run ``step(model, loss, xb, yb)`` here, then make the gradient and the sums global.
 
-        Returns the global batch's mean loss, correct count and sample count.
+        Returns the global batch's mean loss, correct count and sample count. Sets
+        ``interrupt.raised`` on every rank when any rank's ``interrupt.requested`` is set.
         """
         ...
 
@@ -151,6 +161,16 @@ class FitRun:
     def global_batch_size(self, batch: int) -> int:
         """Samples in mini-batch ``batch`` over all ranks (the last one may be smaller)."""
         return min(self.batch_size, len(self.X) - batch * self.batch_size)
+
+    def shard_in_batch(self, batch: int) -> tuple[int, int, int]:
+        """This rank's rows of mini-batch ``batch``, counted from the batch's first row, and the
+        batch's size: ``(start, stop, total)`` (`Layer.batch_shard`); one process has them all."""
+        start = batch * self.batch_size
+        total = self.global_batch_size(batch)
+        if self.communicator is None:
+            return 0, total, total
+        first, stop = self.communicator.shard(start, start + total)
+        return first - start, stop - start, total
 
     def rows(self, batch: int) -> slice | np.ndarray:
         """The rows of X in mini-batch ``batch`` of the current epoch: a slice, or the indices
@@ -307,7 +327,8 @@ def fit(
         "samples": len(X),
         "batch_size": batch_size,
     }
-    with InterruptFlag() as interrupt:
+    # Data parallel, a Ctrl-C only asks; the ranks agree in the next step's reduction.
+    with InterruptFlag(shared=communicator is not None) as interrupt:
         for callback in all_callbacks:
             callback.on_train_begin(params)
         while state.epoch < epochs:
@@ -334,6 +355,9 @@ def fit(
         for callback in all_callbacks:
             callback.on_train_end({})
     model.current_fit = None
+    for layer in model.layers:
+        if layer.uses_rng:
+            layer.batch_shard = None
     model.history = history
     return history
 
@@ -352,6 +376,7 @@ def train_epoch(
     last_finite = model.get_weights()
     classify = model.output != "identity"
     width = label_width(model.output, run.y)
+    random_layers = [layer for layer in model.layers if layer.uses_rng]
     for batch in range(state.batch, run.n_batches):
         xb, yb = run.batch(batch)  # with a communicator: this rank's share only
         if comm is None:
@@ -359,9 +384,12 @@ def train_epoch(
             seen = run.outputs_hook(batch) if run.output_callbacks else None
             batch_loss, n_correct = forward_backward(model, run.loss, xb, yb, weights, seen)
             n_seen = len(xb)
-        else:  # one Allreduce: the global batch's mean gradient and its sums on every rank
+        else:  # one Allreduce: the global batch's mean gradient, its sums and a Ctrl-C
+            shard = run.shard_in_batch(batch)
+            for layer in random_layers:  # they draw for the global batch, keep these rows
+                layer.batch_shard = shard
             batch_loss, n_correct, n_seen = comm.forward_backward(
-                forward_backward, model, run.loss, xb, yb, run.global_batch_size(batch)
+                forward_backward, model, run.loss, xb, yb, run.global_batch_size(batch), interrupt
             )
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
@@ -505,20 +533,38 @@ class InterruptFlag:
 
     Training then ends cleanly after the batch in progress, instead of stopping between two
     NumPy calls of an update. A second Ctrl-C interrupts at once.
+
+    Data parallel (``shared=True``) a Ctrl-C only sets ``requested``: it may reach one rank in
+    the middle of a batch and another after it, or one rank only. The communicator sums the
+    requests in its per-step status reduction and sets ``raised`` on every rank together, so
+    that all of them stop after the same batch. SIGUSR1 then asks the same: Open MPI's
+    ``mpiexec`` passes SIGUSR1 on to every rank, but ends the whole job on a Ctrl-C.
     """
 
+    def __init__(self, shared: bool = False) -> None:
+        self.shared = shared
+        self.raised = self.requested = False
+        self.signals = [signal.SIGINT]
+        if shared and hasattr(signal, "SIGUSR1"):  # POSIX only
+            self.signals.append(signal.SIGUSR1)
+        self._previous: dict[int, Any] = {}
+
     def __enter__(self) -> InterruptFlag:
-        self.raised = False
-        self._previous = None
+        self.raised = self.requested = False
+        self._previous = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self.signals:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
-        if self.raised:
+        if self.requested:
             raise KeyboardInterrupt
-        self.raised = True
+        self.requested = True
+        if not self.shared:
+            self.raised = True
 
     def __exit__(self, *exc_info) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            if previous is not None:  # None: a handler not installed from Python
+                signal.signal(signum, previous)

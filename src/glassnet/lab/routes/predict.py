@@ -92,13 +92,20 @@ async def predict(request: Request) -> Response:
     """The trace of one input: every layer's z and a, the output and the input actually used."""
     start = time.perf_counter()
     data = await read_json(request)
-    served = lab_of(request).served()
+    result = answer(data, lab_of(request).served())
+    result["ms"] = round((time.perf_counter() - start) * 1e3, 3)
+    return respond(result)
+
+
+def answer(data: dict[str, Any], served: Served) -> dict[str, Any]:
+    """What ``POST /api/predict`` answers for the request body ``data`` and the model ``served``
+    (also the live view's answer for a snapshot of a training run, ``/api/train/predict``)."""
     x = network_input(data, served)
     trace = _trace(served, x)
     prediction = np.asarray(trace.prediction).tolist()
     result: dict[str, Any] = {
         "model_version": served.version,
-        "input": trace.input.tolist(),
+        "input": trace.input.reshape(-1).tolist(),  # flat: a CNN's (1, 28, 28) too
         "blank": not bool(trace.input.any()),
         "layers": [
             {"name": t.name, "activation": t.activation, "z": t.z.tolist(), "a": t.a.tolist()}
@@ -108,7 +115,7 @@ async def predict(request: Request) -> Response:
         "prediction": prediction,
         "label": _label(served, prediction),
     }
-    if served.image_side is not None:
+    if served.image_side is not None and not served.info["conv"]:
         # Each first-layer neuron's strongest inputs for this drawing: the pixels i with the
         # largest |wᵢ·xᵢ|, drawn as connections from the input picture.
         # Only inked pixels (xᵢ > 0) can contribute, so only their rows are looked at. The
@@ -130,8 +137,7 @@ async def predict(request: Request) -> Response:
             "from": inked[top].T.tolist(),
             "strength": np.round(100 * strongest / (scale or 1.0)).astype(int).T.tolist(),
         }
-    result["ms"] = round((time.perf_counter() - start) * 1e3, 3)
-    return respond(result)
+    return result
 
 
 async def neuron(request: Request) -> Response:
@@ -172,7 +178,7 @@ async def neuron(request: Request) -> Response:
         "n_inputs": int(cell.weights.size),
         "bias": cell.bias,
         "weights": cell.weights.astype(float).tolist(),
-        "picture": served.info["image"] if layer == 0 else None,
+        "picture": served.info["image"] if layer == 0 and not served.info["conv"] else None,
         "formula": cell.formula(terms=TERMS),
     }
     if cell.inputs is not None:

@@ -1,4 +1,5 @@
-"""``/api/train``: start a run, stop it, its status, and its progress as server-sent events."""
+"""``/api/train``: start a run, stop it, its status, its progress as server-sent events, and
+the page's input through the newest snapshot of the network being trained (the live view)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ... import optimizers
+from ...models import architecture
 from .. import schemas, sources, validation
 from ..guard import read_json
 from ..replies import LabError, respond
+from ..served import Served
 from ..state import Lab, lab_of
 from ..training import TrainingBusyError, TrainingConfig
+from .predict import answer
 
 TRAINING_LIMITS = {
     "epochs": (1, 100),
@@ -24,6 +28,10 @@ TRAINING_LIMITS = {
     "hidden_size": (1, 1024),
     "hidden_layers": (0, 6),
 }
+# a CNN from the page: bounded so that building it stays small (≤ MAX_CNN_PARAMETERS weights)
+MAX_ARCH_TOKENS = 12
+MAX_CNN_PARAMETERS = 2_000_000
+ARCH_NUMBERS = {"conv": 128, "dense": 512}
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
 
@@ -106,6 +114,9 @@ def training_config(data: dict[str, Any]) -> TrainingConfig:
     seed = data.get("seed", defaults.seed)
     if seed is not None:
         seed = validation.whole_number(seed, "seed", 0, 2**32 - 1)
+    arch = data.get("arch")
+    if arch is not None:
+        arch = cnn_arch(arch, activation, seed)
 
     def whole(name: str) -> int:
         return validation.whole_number(
@@ -122,7 +133,73 @@ def training_config(data: dict[str, Any]) -> TrainingConfig:
         learning_rate=float(learning_rate),
         optimizer=optimizer,
         seed=seed,
+        arch=arch,
     )
+
+
+def cnn_arch(arch: Any, activation: str, seed: int | None) -> str | None:
+    """A CNN layer spec for the 28×28 grey images, checked by building it; "" means none."""
+    if not isinstance(arch, str) or len(arch) > 200:
+        raise LabError(422, "arch must be a short text of CNN layers such as conv8-pool-dense32.")
+    arch = arch.strip().lower()
+    if not arch:
+        return None
+    tokens = arch.split("-")
+    if not architecture.is_layer_spec(arch) or len(tokens) > MAX_ARCH_TOKENS:
+        raise LabError(
+            422,
+            f"arch must name up to {MAX_ARCH_TOKENS} layers such as conv8-pool-dense32 (conv, "
+            f"pool, avgpool, gap, bn, dense, dropout, aug), got {json.dumps(arch)[:80]}.",
+        )
+    for token in tokens:
+        match = architecture.TOKEN.match(token)
+        kind = match["kind"] if match else None
+        if kind in ARCH_NUMBERS and match and match["number"]:
+            if float(match["number"]) > ARCH_NUMBERS[kind]:
+                raise LabError(
+                    422, f"arch: {token} is too large for the lab; at most {kind}"
+                    f"{ARCH_NUMBERS[kind]}.",
+                )  # fmt: skip
+        if match and match["kernel"] and int(match["kernel"]) > 28:
+            raise LabError(422, f"arch: {token}'s kernel is larger than the 28×28 images.")
+    n_weights = _weights_estimate(tokens)
+    if n_weights > MAX_CNN_PARAMETERS:
+        raise LabError(
+            422,
+            f"arch {arch} has about {n_weights:,} weights; the lab trains CNNs of up to "
+            f"{MAX_CNN_PARAMETERS:,} (use fewer filters, more pooling or a smaller dense layer).",
+        )
+    try:  # now small enough to build: the layers' own shape checks
+        architecture.build_cnn(arch, (1, 28, 28), 10, "softmax", activation, seed)
+    except (ValueError, TypeError) as error:  # ArchitectureError, or a layer's check (pool0)
+        named = isinstance(error, architecture.ArchitectureError)  # starts with the spec
+        raise LabError(422, f"arch {error}" if named else f"arch {arch}: {error}") from None
+    return arch
+
+
+def _weights_estimate(tokens: list[str]) -> int:
+    """The conv and dense weights of a spec on 28×28 grey images, counted before building it
+    (a huge dense layer after wide maps would allocate its weights first)."""
+    channels, side, features, total = 1, 28, 0, 0
+    for token in tokens:
+        match = architecture.TOKEN.match(token)
+        if match is None:
+            continue  # build_cnn names it
+        kind, number = match["kind"], match["number"]
+        if kind == "conv" and number and "." not in number and not features:
+            kernel = int(match["kernel"] or 3)
+            total += kernel * kernel * channels * int(number)
+            channels = int(number)
+            side = side if match["same"] else max(1, side - kernel + 1)
+        elif kind in ("pool", "avgpool") and not features:
+            side = max(1, side // max(1, int(float(number)) if number else 2))
+        elif kind == "gap":
+            side = 1
+        elif kind == "dense" and number and "." not in number:
+            features = features or channels * side * side
+            total += features * int(number)
+            features = int(number)
+    return total + (features or channels * side * side) * 10
 
 
 async def train_stop(request: Request) -> Response:
@@ -157,6 +234,42 @@ async def train_use(request: Request) -> Response:
     if served is None:
         raise LabError(409, "No stopped training run has a model to use.")
     return respond(served.with_info())
+
+
+async def train_predict(request: Request) -> Response:
+    """The body of ``/api/predict`` through the newest snapshot of the run (or the last run).
+
+    The answer is ``/api/predict``'s with ``live`` (``run``, ``frame``, ``step``, ``status``) and
+    ``model`` (the snapshot described as ``GET /api/model`` describes the page's model, so the
+    page redraws its connections with the weights of now). A 409 when no run has a snapshot.
+    """
+    data = await read_json(request)
+    run = lab_of(request).trainer.run
+    snapshot = None if run is None else run.snapshot
+    if run is None or snapshot is None:
+        raise LabError(
+            409, "No training run has weights to show yet; start one in the Train section."
+        )
+    frame, model = snapshot
+    view = run.snapshot_view
+    if view is None or view[0] != frame:
+        # described once per snapshot, however many drawings the page sends meanwhile
+        name = f"training run {run.id}, snapshot {frame}"
+        view = (frame, Served.of(model, frame, name, trained=True))
+        run.snapshot_view = view
+    served = view[1]
+    result = answer(data, served)
+    step = next(
+        (
+            m["step"]
+            for m in reversed(run.messages)
+            if m["type"] == "snapshot" and m["frame"] == frame
+        ),
+        0,
+    )
+    result["live"] = {"run": run.id, "frame": frame, "step": step, "status": run.status}
+    result["model"] = served.with_info()
+    return respond(result)
 
 
 async def train_events(request: Request) -> Response:

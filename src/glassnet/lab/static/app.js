@@ -3,7 +3,8 @@
 // The page draws; the server computes. Every number shown comes from the server's JSON API
 // (see server.py): the drawing goes to /api/predict as grey levels and comes back as the
 // 28×28 input the network saw plus every neuron's z and a; a clicked neuron comes from
-// /api/neuron; training streams from /api/train/events.
+// /api/neuron; training streams from /api/train/events, and while it runs the drawing goes to
+// /api/train/predict, which answers with the newest snapshot of the network being trained.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -18,7 +19,13 @@ const lab = {
   selected: null, // {layer, index}
   neuron: null, // the last /api/neuron answer
   layout: null,
-  training: { events: null, total: 0, loss: [], acc: [], valLoss: [], valAcc: [] },
+  training: {
+    events: null, total: 0, loss: [], acc: [], valLoss: [], valAcc: [],
+    health: {}, // layer name → [[step, mean ‖∂L/∂θ‖]] (the gradient-health chart)
+    ratio: {}, // layer name → the last epoch's update/weight ratio ‖Δθ‖/‖θ‖
+    snapshot: 0, // the newest snapshot frame of the run in progress (0: none, the page's model)
+    refused: false, // the network being trained cannot take this page's input
+  },
 };
 window.lab = lab;
 
@@ -145,6 +152,7 @@ async function loadModel() {
   $("neuron").hidden = true;
   $("neuron-empty").hidden = false;
   buildNetwork();
+  document.dispatchEvent(new CustomEvent("lab:model", { detail: m })); // cnn.js
 }
 
 // ------------------------------------------------------------------------------ drawing
@@ -320,6 +328,24 @@ async function predict() {
     : m.table ? { row: rowPayload() }
     : lab.picture ? { picture: lab.picture }
     : { input: numbersPayload() };
+  const t = lab.training;
+  if (t.snapshot && !t.refused) {
+    // Training runs: the same input through the network being trained, as it is now.
+    let result;
+    try {
+      result = await api("/api/train/predict", body);
+    } catch (error) {
+      if (error.status !== 422 && error.status !== 409) throw error;
+      t.refused = true; // e.g. a table model's row and a digit network: keep the page's model
+      notify(`The network being trained cannot take this input (${error.message}) ` +
+        "The view shows the loaded model until training ends.");
+      again = true;
+      return;
+    }
+    if (!t.snapshot) { again = true; return; } // the run ended meanwhile: the page's model
+    showLive(result);
+    return;
+  }
   const result = await api("/api/predict", body);
   if (result.model_version !== lab.model.version) {
     await loadModel(); // a training run has finished: redraw the new network, then predict
@@ -330,7 +356,23 @@ async function predict() {
   lab.last = result;
   lab.predictions += 1;
   render(result);
+  document.dispatchEvent(new CustomEvent("lab:predicted", { detail: result })); // cnn.js
   if (lab.selected) requestNeuron();
+}
+
+// A live answer: the network view takes the snapshot's weights (and sizes) and its trace.
+function showLive(result) {
+  // a version of its own, never equal to the page's model's (whose answers are told apart by it)
+  const info = { ...result.model, live: result.live, version: `live ${result.live.frame}` };
+  lab.model = info;
+  $("model-name").textContent = `training… step ${result.live.step.toLocaleString()}`;
+  $("model-name").classList.remove("untrained");
+  $("model-sizes").textContent = `${info.sizes.join("-")} · the network being trained, ` +
+    `snapshot ${result.live.frame}`;
+  notify("");
+  lab.last = result;
+  lab.predictions += 1;
+  buildNetwork(); // its connections carry the snapshot's weights; draws lab.last
 }
 
 // True when no prediction or neuron request is out or waiting (the end-to-end test uses it).
@@ -338,24 +380,32 @@ lab.idle = () => !inFlight && !again && !neuronInFlight && !neuronAgain;
 
 // ------------------------------------------------------------------------------ the network
 
-function columnPositions(n, x, top, bottom) {
-  // One column of circles when they fit, else a compact grid of small squares.
+function columnPositions(n, x, top, bottom, maxWidth = 120) {
+  // One column of circles when they fit, else a compact grid of small squares at most maxWidth
+  // wide (so that a wide layer never runs into its neighbours or off the picture).
   const height = bottom - top;
   const spacing = height / n;
   if (spacing >= 13) {
     const r = Math.min(13, spacing * 0.36);
     const at = Array.from({ length: n }, (_, i) => [x, top + spacing * (i + 0.5)]);
-    return { shape: "circle", r, at };
+    return { shape: "circle", r, at, width: 2 * r };
   }
-  const perColumn = Math.max(1, Math.floor(height / 10));
-  const columns = Math.ceil(n / perColumn);
+  // The largest step (at most 10 px) whose grid fits in maxWidth × height.
+  let step = Math.min(10, Math.sqrt((Math.max(4, maxWidth) * height) / n));
+  let columns = 1;
+  for (let tries = 0; tries < 200; tries++) {
+    const perColumn = Math.max(1, Math.floor(height / step));
+    columns = Math.ceil(n / perColumn);
+    if (columns * step <= Math.max(4, maxWidth)) break;
+    step *= 0.95;
+  }
   const rows = Math.ceil(n / columns);
-  const step = Math.min(10, height / rows);
   const y0 = top + (height - rows * step) / 2;
   const x0 = x - ((columns - 1) * step) / 2;
   return {
     shape: "rect",
     r: step * 0.4,
+    width: columns * step,
     at: Array.from({ length: n }, (_, i) => [
       x0 + (i % columns) * step,
       y0 + Math.floor(i / columns) * step + step / 2,
@@ -375,8 +425,13 @@ function buildNetwork() {
   const classify = m.task === "classification";
   const longest = Math.max(1, ...(m.class_names || ["#00"]).map((n) => String(n).length));
   const outputRoom = classify ? 130 + Math.min(96, 10 + 7.5 * longest) : 90;
-  const imageSize = m.image ? Math.min(168, (bottom - top) * 0.45) : 0;
-  const left = 16 + (m.image ? imageSize : 20);
+  const picture = inputPicture(m);
+  const imageSize = picture ? Math.min(168, (bottom - top) * 0.45) : 0;
+  // Room for the input column: the picture, one column of circles, or a grid of squares.
+  const inputRoom = picture
+    ? imageSize * (picture.width / Math.max(picture.width, picture.height))
+    : (bottom - top) / m.n_inputs >= 13 ? 50 : Math.min(150, Math.max(50, width * 0.16));
+  const left = 16 + inputRoom + 8;
   const right = width - outputRoom;
   const gap = (right - left) / m.layers.length;
 
@@ -387,31 +442,51 @@ function buildNetwork() {
   const titles = svg("g", {}, root);
 
   // Column 0: the input, as the picture the network sees or as nodes.
-  if (m.image) {
+  const inputX = 16 + inputRoom / 2;
+  if (picture) {
     const x = 16;
-    const y = (top + bottom) / 2 - imageSize / 2;
-    layout.image = { x, y, size: imageSize, side: m.image.width };
-    layout.imageElement = svg("image", { x, y, width: imageSize, height: imageSize }, nodeGroup);
-    svg("rect", { x, y, width: imageSize, height: imageSize, class: "input-frame" }, nodeGroup);
-    layout.columns.push(null);
-    const shape = `${m.image.height}×${m.image.width} = ${m.n_inputs}`;
-    title(titles, x + imageSize / 2, "Input", shape);
+    const boxW = inputRoom;
+    const boxH = imageSize * (picture.height / Math.max(picture.width, picture.height));
+    const y = (top + bottom) / 2 - boxH / 2;
+    const cell = boxW / picture.width;
+    if (m.image) layout.image = { x, y, size: imageSize, side: m.image.width };
+    layout.picture = picture;
+    layout.imageElement = svg("image", {
+      x, y, width: boxW, height: boxH, preserveAspectRatio: "none",
+      class: m.image ? "" : "input-picture", // an upload model's small picture: crisp pixels
+    }, nodeGroup);
+    svg("rect", { x, y, width: boxW, height: boxH, class: "input-frame" }, nodeGroup);
+    // Input i is pixel ⌊i / channels⌋ (the values are pixel by pixel, row by row, h × w × c).
+    const at = Array.from({ length: m.n_inputs }, (_, i) => {
+      const p = Math.floor(i / picture.channels);
+      return [x + ((p % picture.width) + 0.5) * cell, y + (Math.floor(p / picture.width) + 0.5) * cell];
+    });
+    layout.columns.push({ shape: "picture", r: cell / 2, at, width: boxW });
+    const channels = picture.channels === 3 ? "×3" : "";
+    const shape = `${picture.height}×${picture.width}${channels} = ${m.n_inputs}`;
+    title(titles, inputX, "Input", shape, inputRoom + 16);
   } else {
-    const column = columnPositions(m.n_inputs, 26, top, bottom);
+    const column = columnPositions(m.n_inputs, inputX, top, bottom, inputRoom);
     column.nodes = column.at.map(([cx, cy]) => node(nodeGroup, column, cx, cy, null, null));
+    const names = inputNames(m);
+    if (names) {
+      column.nodes.forEach((n, i) => {
+        svg("title", {}, n.g).textContent = `input ${i}: ${names[i]}`;
+      });
+    }
     layout.columns.push(column);
-    title(titles, 26, "Input", `${m.n_inputs} values`);
+    title(titles, inputX, "Input", `${m.n_inputs} values`, inputRoom + 16);
   }
 
   // Columns 1…: the layers of neurons.
   m.layers.forEach((layer, l) => {
     const x = left + gap * (l + 0.5);
-    const column = columnPositions(layer.n_neurons, x, top, bottom);
+    const column = columnPositions(layer.n_neurons, x, top, bottom, gap * 0.7);
     column.nodes = column.at.map(([cx, cy], j) => node(nodeGroup, column, cx, cy, l, j));
     layout.columns.push(column);
     const last = l === m.layers.length - 1;
     const what = `${layer.n_neurons} · ${layer.activation}`;
-    title(titles, x, last ? "Output" : `Hidden ${l + 1}`, what);
+    title(titles, x, last ? "Output" : `Hidden ${l + 1}`, what, gap - 8);
   });
 
   // The connections between columns: fixed weights, brightened by the signal flowing in.
@@ -465,9 +540,52 @@ function buildNetwork() {
   if (lab.last) render(lab.last);
 }
 
-function title(group, x, text, subtext) {
-  svg("text", { x, y: 18, class: "title" }, group).textContent = text;
-  svg("text", { x, y: 34, class: "subtitle" }, group).textContent = subtext;
+// A column's title, squeezed into maxWidth so that neighbouring titles never overlap.
+function title(group, x, text, subtext, maxWidth = Infinity) {
+  for (const [y, kind, words] of [[18, "title", text], [34, "subtitle", subtext]]) {
+    const line = svg("text", { x, y, class: kind }, group);
+    line.textContent = words;
+    const room = Math.max(24, Math.min(maxWidth, 2 * x - 4)); // never past the left edge
+    if (line.getComputedTextLength && line.getComputedTextLength() > room) {
+      line.setAttribute("textLength", room.toFixed(1));
+      line.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    }
+  }
+}
+
+// The input as a picture: a drawing pad model's 28×28, or an image model's h × w (× 3).
+function inputPicture(m) {
+  if (m.image) return { height: m.image.height, width: m.image.width, channels: 1 };
+  if (!m.upload) return null;
+  const channels = m.upload.color === "rgb" ? 3 : 1;
+  const picture = { height: m.upload.height, width: m.upload.width, channels };
+  return picture.height * picture.width * channels === m.n_inputs ? picture : null;
+}
+
+// A table model's input names when each input is one column (else the inputs are encoded).
+function inputNames(m) {
+  const columns = m.table && m.table.columns;
+  return columns && columns.length === m.n_inputs ? columns : null;
+}
+
+// The input values (0–1) painted as the picture they are, as a data URL for the network view.
+function pictureURL(values, picture) {
+  const { width, height, channels } = picture;
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(width, height);
+  const level = (v) => Math.round(255 * Math.max(0, Math.min(1, v)));
+  for (let p = 0; p < width * height; p++) {
+    const k = p * channels;
+    const r = level(values[k]);
+    const g = channels === 3 ? level(values[k + 1]) : r;
+    const b = channels === 3 ? level(values[k + 2]) : r;
+    image.data.set([r, g, b, 255], p * 4);
+  }
+  context.putImageData(image, 0, 0);
+  return canvas.toDataURL();
 }
 
 function node(group, column, x, y, layer, index) {
@@ -497,6 +615,8 @@ function render(result) {
     const seen = $("seen");
     paintPicture(seen, result.input, grey);
     layout.imageElement.setAttribute("href", seen.toDataURL());
+  } else if (layout.picture) {
+    layout.imageElement.setAttribute("href", pictureURL(result.input, layout.picture));
   } else {
     const values = brightness(result.input, "relu");
     layout.columns[0].nodes.forEach((n, i) => {
@@ -603,6 +723,11 @@ function selectNeuron(layer, index) {
 }
 
 function requestNeuron() {
+  if (lab.model && lab.model.live) {
+    // /api/neuron reads the page's model, not the snapshot the view shows while training
+    notify("Neurons open on the page's model: open one again when training has ended.");
+    return;
+  }
   if (neuronInFlight) { neuronAgain = true; return; }
   neuronInFlight = true;
   neuronAgain = false;
@@ -692,8 +817,11 @@ function trainingSettings() {
     learning_rate: Number($("t-lr").value),
     batch_size: Number($("t-batch").value),
   };
+  const arch = $("t-arch") ? $("t-arch").value.trim() : "";
   if ($("t-current").checked) {
     settings.hidden = "current";
+  } else if (arch) {
+    settings.arch = arch; // a new CNN (cnn.js's form field); the hidden sizes are not used
   } else {
     const text = $("t-hidden").value.trim();
     settings.hidden = text ? text.split(/[\s,]+/).filter(Boolean).map(Number) : [];
@@ -736,7 +864,9 @@ function listenToTraining() {
   if (t.events) t.events.close();
   t.total = 0;
   t.loss = []; t.acc = []; t.valLoss = []; t.valAcc = [];
+  t.health = {}; t.ratio = {};
   t.epochs = 0; t.batches = 0;
+  t.snapshot = 0; t.refused = false;
   setRunning(true);
   const events = new EventSource("/api/train/events");
   t.events = events;
@@ -756,6 +886,10 @@ function listenToTraining() {
   on("batch", (m) => {
     t.loss.push([m.step, m.loss]);
     t.acc.push([m.step, m.accuracy]);
+    for (const [name, norm] of Object.entries(m.grad_norm || {})) {
+      if (norm === null || !(norm > 0)) continue; // log scale: a zero gradient is not drawn
+      (t.health[name] = t.health[name] || []).push([m.step, norm]);
+    }
     setStatus(`Epoch ${m.epoch + 1}/${t.epochs} · batch ${m.batch + 1}/${t.batches} · ` +
       `loss ${fmt(m.loss, 3)} · accuracy ${(100 * m.accuracy).toFixed(1)}%`, "running");
     scheduleCharts();
@@ -763,21 +897,34 @@ function listenToTraining() {
   on("epoch", (m) => {
     if (m.val_loss !== undefined) t.valLoss.push([m.step, m.val_loss]);
     if (m.val_accuracy !== undefined) t.valAcc.push([m.step, m.val_accuracy]);
+    if (m.health && m.health.update_ratio) t.ratio = m.health.update_ratio;
     const val = m.val_accuracy !== undefined
       ? ` · validation accuracy ${(100 * m.val_accuracy).toFixed(1)}%` : "";
     setStatus(`Epoch ${m.epoch + 1}/${t.epochs} done · loss ${fmt(m.loss, 3)}${val}`, "running");
     scheduleCharts();
   });
   on("weights", showFilters);
+  on("snapshot", (m) => {
+    // New weights of the network being trained: run the page's input through them.
+    if (t.refused) return;
+    t.snapshot = m.frame;
+    requestPredict();
+  });
   on("end", async (m) => {
     events.close();
     t.events = null;
+    t.snapshot = 0;
+    t.refused = false;
+    const live = !!(lab.model && lab.model.live); // the view shows a snapshot, not the model
     setRunning(false);
     setStatus(m.message, m.status === "failed" ? "failed" : "");
     if (m.status === "stopped") {
       // A stopped run's model replaces the loaded one only if the user says so.
       const use = window.confirm("Training was stopped. Use the partly trained model instead of the one the page has?");
-      if (!use) return;
+      if (!use) {
+        if (live) { await loadModel(); requestPredict(); } // back to the page's model
+        return;
+      }
       try {
         await api("/api/train/use", {});
         setStatus("The page now uses the partly trained model.", "");
@@ -786,10 +933,10 @@ function listenToTraining() {
         return;
       }
     }
-    if (m.status !== "failed") {
+    if (m.status !== "failed" || live) {
       await loadModel();
       requestPredict();
-      refreshModelList();
+      if (m.status !== "failed") refreshModelList();
     }
   });
   events.onerror = () => {
@@ -823,6 +970,34 @@ function drawCharts() {
     { points: t.acc, colour: "#4f46e5" },
     { points: t.valAcc, colour: "#e4572e", dots: true },
   ], (v) => `${Math.round(v * 100)}%`);
+  drawHealth();
+}
+
+const HEALTH_COLOURS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#db2777", "#7c3aed", "#475569"];
+
+// Gradient health: each layer's gradient norm ‖∂L/∂θ‖ on a log scale, input side first. Lines
+// far below the others, towards the input, are vanishing gradients.
+function drawHealth() {
+  const t = lab.training;
+  const names = Object.keys(t.health);
+  const logs = names.flatMap((name) => t.health[name].map((p) => Math.log10(p[1])));
+  const low = logs.length ? Math.floor(Math.min(...logs)) : -3;
+  const high = logs.length ? Math.max(low + 1, Math.ceil(Math.max(...logs))) : 1;
+  chart($("health-chart"), t.total, [low, high, Math.max(1, Math.ceil((high - low) / 5))],
+    names.map((name, k) => ({
+      points: t.health[name].map(([x, y]) => [x, Math.log10(y)]),
+      colour: HEALTH_COLOURS[k % HEALTH_COLOURS.length],
+    })), (v) => `1e${v}`);
+  const key = $("health-key");
+  key.replaceChildren(...names.map((name, k) => {
+    const item = document.createElement("span");
+    item.className = "key";
+    item.style.color = HEALTH_COLOURS[k % HEALTH_COLOURS.length];
+    const ratio = t.ratio[name];
+    item.textContent = `━ ${name}` + (ratio ? ` (update/weight ${fmt(ratio, 2)})` : "");
+    item.dataset.layer = name;
+    return item;
+  }));
 }
 
 function chart(canvas, xMax, [yMin, yMax, yStep], series, label = (v) => fmt(v, 2)) {
