@@ -19,11 +19,20 @@ from glassnet.models.architecture import describe, is_layer_spec
 
 from .application import UserError
 
-__all__ = ["DEFAULT_IMAGE_ARCH", "as_model_inputs", "build_cnn", "describe", "image_shape"]
+__all__ = [
+    "DEFAULT_DIGIT_ARCH",
+    "DEFAULT_IMAGE_ARCH",
+    "as_model_inputs",
+    "build_cnn",
+    "describe",
+    "image_shape",
+]
 __all__ += ["is_layer_spec"]
 
 # what an image folder trains when no architecture is given: a small CNN with augmentation
 DEFAULT_IMAGE_ARCH = "augflip-conv16-pool-conv32-pool-dense64"
+# ... and a folder of handwritten digits: the same without flips (a mirrored 2 is no digit)
+DEFAULT_DIGIT_ARCH = "aug-conv16-pool-conv32-pool-dense64"
 
 
 def image_shape(preprocessing: dict[str, Any]) -> tuple[int, int, int] | None:

@@ -41,6 +41,7 @@ UNCHANGEABLE = (
     "target",
     "image_size",
     "color",
+    "digits",
     "validation_split",
     "batch_size",
 )

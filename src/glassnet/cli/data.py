@@ -17,6 +17,9 @@ from glassnet import datasets
 from .application import UserError
 from .options import MAX_IMAGE_SIDE
 
+#: Class folders named so are handwritten digits unless ``--no-digits`` is given.
+DIGIT_NAMES = frozenset("0123456789")
+
 
 @dataclass
 class Data:
@@ -107,18 +110,28 @@ def load_data(source: str | None, options: dict[str, Any], test_only: bool = Fal
     if not path.is_dir() and not path.is_file():  # a FIFO or device would block the reader
         raise UserError(f"{path} is not a regular file or a folder; give a CSV file or a folder.")
     if path.is_dir():
-        size = _parse_size(options["image_size"])
-        folder = datasets.load_image_folder(path, size=size, color=options["color"])
+        digits = digit_folder(path, options)
+        # Digits: each image as MNIST (mnist_preprocess inverts, crops, scales and centres it
+        # in 28 x 28), recorded as mnist_centering so every tool prepares new images the same.
+        size = (28, 28) if digits else _parse_size(options["image_size"])
+        folder = datasets.load_image_folder(path, size=size, color=options["color"], digits=digits)
         X, y = folder.flat(), folder.y
         # Dark ink on light paper (scans, drawings) is inverted to bright-on-dark as MNIST
-        # is, and recorded so that every tool inverts new images the same way.
-        invert = options["color"] == "grayscale" and float(X.mean()) > 0.5
+        # is, and recorded so that every tool inverts new images the same way (digits are
+        # inverted one by one by mnist_preprocess instead).
+        invert = not digits and options["color"] == "grayscale" and float(X.mean()) > 0.5
         if invert:
             X = 1.0 - X
         X_train, X_test, y_train, y_test = datasets.train_test_split(
             X, y, test_size=0.2, seed=options["seed"]
         )
         notes.append(f"Data: {len(X)} images of {len(folder.class_names)} classes from {path}")
+        if digits:
+            notes.append(
+                "Handwritten digits (--digits, or class folders named 0-9): each image is "
+                "inverted if light, cropped, scaled and centred in 28x28 as MNIST; "
+                "--no-digits turns this off."
+            )
         # the same split of the row numbers (it depends on y and the seed only) names the files
         rows = datasets.train_test_split(np.arange(len(y)), y, test_size=0.2, seed=options["seed"])
         train_paths = [str(folder.paths[i]) for i in rows[0]]
@@ -134,7 +147,7 @@ def load_data(source: str | None, options: dict[str, Any], test_only: bool = Fal
                 "image_size": list(size),
                 "color": options["color"],
                 "scale": 1.0,
-                "mnist_centering": False,
+                "mnist_centering": digits,
                 "invert": invert,
             },
             notes=notes,
@@ -183,6 +196,30 @@ def load_data(source: str | None, options: dict[str, Any], test_only: bool = Fal
         recipe,
         task=table.task,
         notes=notes,
+    )
+
+
+def digit_folder(path: Path, options: dict[str, Any]) -> bool:
+    """Whether an image folder holds handwritten digits, to be prepared as MNIST.
+
+    ``--digits`` / ``--no-digits`` decide (``options["digits"]`` True or False); left unset,
+    a grayscale folder whose class folders are all named by single digits (``0/`` to ``9/``,
+    two or more) is taken for digits. Raises UserError for ``--digits`` with ``--color rgb``.
+    """
+    chosen = options.get("digits")
+    if chosen is not None and not isinstance(chosen, bool):
+        raise UserError(f"digits must be true or false, got {chosen!r}.")
+    if chosen and options["color"] != "grayscale":
+        raise UserError(
+            "--digits prepares grayscale digits as MNIST; drop --color rgb or --digits."
+        )
+    if chosen is not None:
+        return chosen
+    classes = [p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return (
+        options["color"] == "grayscale"
+        and len(classes) >= 2
+        and all(name in DIGIT_NAMES for name in classes)
     )
 
 

@@ -39,6 +39,8 @@ def evaluate(
         "target": target or prep.get("target"),
         "image_size": "x".join(map(str, prep.get("image_size", [64, 64]))),
         "color": prep.get("color", "grayscale"),
+        # an image folder is prepared by the model's recipe: MNIST-style digits if it says so
+        "digits": bool(prep.get("mnist_centering")),
     }
     if prep.get("kind") == "table":
         if not str(data).lower().endswith(".csv"):

@@ -42,6 +42,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "features": None,
     "image_size": "64x64",
     "color": "grayscale",
+    "digits": None,
     "limit": None,
     "data_dir": None,
     "out": None,

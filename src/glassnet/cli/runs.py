@@ -108,10 +108,14 @@ def what_ran(
     kind = data.preprocessing.get("kind")
     not_for = {
         "image": ("target", "features"),
-        "table": ("image_size", "color"),
+        "table": ("image_size", "color", "digits"),
     }.get(kind or "", ())
     if kind == "image" and source in (None, "mnist", "fashion-mnist"):
-        not_for = (*not_for, "image_size", "color")
+        not_for = (*not_for, "image_size", "color", "digits")
+    elif kind == "image":  # a folder: whether its images were prepared as MNIST digits
+        ran["digits"] = bool(data.preprocessing.get("mnist_centering"))
+        if ran["digits"]:
+            not_for = (*not_for, "image_size")  # digits are 28x28, whatever --image-size says
     for key in not_for:
         ran.pop(key, None)
     if not options.get("early_stopping"):

@@ -16,7 +16,13 @@ from glassnet.distributed import MPICommunicator, launched_world_size
 from glassnet.train.cartography import LearningMap
 
 from .application import STATE, UserError, guarded, plain
-from .architecture import DEFAULT_IMAGE_ARCH, as_model_inputs, describe, is_layer_spec
+from .architecture import (
+    DEFAULT_DIGIT_ARCH,
+    DEFAULT_IMAGE_ARCH,
+    as_model_inputs,
+    describe,
+    is_layer_spec,
+)
 from .branches import (
     Branch,
     base_rate,
@@ -29,7 +35,7 @@ from .branches import (
     training_callbacks,
 )
 from .building import build_model, make_optimizer
-from .data import Data
+from .data import Data, digit_folder
 from .map import write_map
 from .options import DEFAULT_OPTIMIZER, TRAIN_DEFAULTS, check_options, read_config
 from .progress import JsonLines, ProgressBar
@@ -100,6 +106,14 @@ def train(
         str | None, typer.Option(help="Image folders: HEIGHTxWIDTH (default 64x64).")
     ] = None,
     color: Annotated[str | None, typer.Option(help="Image folders: grayscale or rgb.")] = None,
+    digits: Annotated[
+        bool | None,
+        typer.Option(
+            "--digits/--no-digits",
+            help="Image folders: handwritten digits, prepared as MNIST (inverted if light, "
+            "centred in 28x28) by every tool. Default: on when the class folders are 0-9.",
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Train on the first N samples only.")] = None,
     data_dir: Annotated[str | None, typer.Option(help="Look for data sets here first.")] = None,
     out: Annotated[
@@ -323,12 +337,15 @@ def _fit_and_write(
 
 
 def with_image_defaults(options: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
-    """A folder of images trains a small CNN with augmentation unless an architecture is
-    given, and a layer spec uses ReLU unless an activation is (``chosen``: what the user set)."""
+    """A folder of images trains a small CNN with augmentation unless an architecture is given
+    (no flips for digits), and a layer spec uses ReLU unless an activation is (``chosen``: what
+    the user set)."""
     source = options["data"]
     folder = source is not None and Path(str(source)).is_dir()
     if folder and not options["arch"] and not options["hidden"]:
-        options["arch"] = DEFAULT_IMAGE_ARCH  # photos: a small CNN with augmentation
+        # a small CNN with augmentation: photos are flipped too, digits never (a mirrored 2)
+        digits = digit_folder(Path(str(source)), options)
+        options["arch"] = DEFAULT_DIGIT_ARCH if digits else DEFAULT_IMAGE_ARCH
     if is_layer_spec(options["arch"]) and "activation" not in chosen:
         options["activation"] = "relu"  # the CNN default (sigmoid stays the MLP's)
     return options

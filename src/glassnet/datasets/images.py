@@ -140,18 +140,32 @@ def _visible(entries: list[Path]) -> list[Path]:
     return sorted(p for p in entries if not p.name.startswith("."))
 
 
+def _skip(path: Path, on_error: str, expected: str, got: str) -> None:
+    """A file ``load_image_folder`` cannot use: one warning naming it, or the error."""
+    if on_error == "raise":
+        raise DatasetError(
+            f"{path}: expected {expected}, got: {got}. Remove the file or pass "
+            "on_error='warn' to skip unreadable files."
+        )
+    warnings.warn(f"Skipped {path}: not {expected} ({got}).", SkippedFileWarning, stacklevel=3)
+
+
 def load_image_folder(
     root: str | os.PathLike,
     size: tuple[int, int] = (64, 64),
     color: str = "grayscale",
     on_error: str = "warn",
     layout: str | None = None,
+    digits: bool = False,
 ) -> ImageFolder:
     """Load ``root/<class name>/<image files>`` into arrays; sorted folder names are classes.
 
     Every visible file in each class folder is read with Pillow, converted to ``color``,
     resized to ``size`` and scaled to [0, 1]. Hidden files and folders (name starting with
-    ``.``) are ignored, as are folders nested inside class folders.
+    ``.``) are ignored, as are folders nested inside class folders. With ``digits=True`` each
+    image is instead read at its own size and made to look like an MNIST sample by
+    :func:`mnist_preprocess` (inverted if light, cropped, scaled, centred in 28 x 28), exactly
+    as ``prepare_images`` does for one image of a model whose recipe has ``mnist_centering``.
 
     Parameters
     ----------
@@ -167,6 +181,10 @@ def load_image_folder(
     layout : {None, "nchw"}
         None: ``X`` as decoded, ``(n, h, w)`` or ``(n, h, w, 3)``. "nchw": channels first,
         ``(n, 1, h, w)`` or ``(n, 3, h, w)``, as `Conv2D` takes them.
+    digits : bool
+        Handwritten digits: each image through :func:`mnist_preprocess`, so ``X`` is
+        ``(n, 28, 28)`` and ``size`` is not used; ``color`` must be "grayscale". An image with
+        no visible ink is treated like an unreadable file (see ``on_error``).
 
     Returns
     -------
@@ -184,6 +202,11 @@ def load_image_folder(
     """
     size_hw, mode = _check_args(size, color)
     assert size_hw is not None
+    if digits and mode != "L":
+        raise DatasetError(
+            f"digits=True makes MNIST-style grayscale digits, got color={color!r}. "
+            "Pass color='grayscale'."
+        )
     if on_error not in ("warn", "raise"):
         raise DatasetError(f"Expected on_error='warn' or 'raise', got on_error={on_error!r}.")
     if layout not in (None, "nchw"):
@@ -211,21 +234,26 @@ def load_image_folder(
     # One decoded image per file (decoding is per file by nature); the arithmetic below is
     # done once on the whole stack.
     channels = (3,) if mode == "RGB" else ()
-    pixels = np.empty((len(files), *size_hw, *channels), dtype=np.uint8)
+    if digits:  # each digit at its own size, then as MNIST: float32 (n, 28, 28) in [0, 1]
+        pixels = np.empty((len(files), MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
+    else:
+        pixels = np.empty((len(files), *size_hw, *channels), dtype=np.uint8)
     kept = np.zeros(len(files), dtype=bool)
     for i, path in enumerate(files):
         try:
-            pixels[i] = _decode(path, size_hw, mode)
-            kept[i] = True
+            decoded = _decode(path, None if digits else size_hw, mode)
         except _DECODE_ERRORS as error:
-            if on_error == "raise":
-                raise DatasetError(
-                    f"{path}: expected an image Pillow can read, got: {error}. Remove the file "
-                    "or pass on_error='warn' to skip unreadable files."
-                ) from error
-            warnings.warn(
-                f"Skipped {path}: not a readable image ({error}).", SkippedFileWarning, stacklevel=2
-            )
+            _skip(path, on_error, "a readable image", str(error))
+            continue
+        if not digits:
+            pixels[i] = decoded
+        else:
+            try:
+                pixels[i] = mnist_preprocess(decoded)
+            except DatasetError as error:  # a blank page: no digit to centre
+                _skip(path, on_error, "a digit with visible ink", str(error).rstrip("."))
+                continue
+        kept[i] = True
     y = np.asarray(labels, dtype=np.int64)[kept]
     per_class = np.bincount(y, minlength=len(class_dirs))
     if (per_class == 0).any():
@@ -238,7 +266,8 @@ def load_image_folder(
     if layout == "nchw":  # (n, h, w) → (n, 1, h, w); (n, h, w, 3) → (n, 3, h, w)
         kept_pixels = kept_pixels[:, None] if mode != "RGB" else kept_pixels.transpose(0, 3, 1, 2)
     X = kept_pixels.astype(np.float32, order="C")  # a C-contiguous copy in either layout
-    X *= np.float32(1 / 255)
+    if not digits:  # mnist_preprocess gave [0, 1] already
+        X *= np.float32(1 / 255)
     return ImageFolder(
         X=X,
         y=y,
