@@ -20,6 +20,7 @@ from glassnet import schedules
 from glassnet.errors import DataError
 from glassnet.io import ModelFileError
 from glassnet.io.checkpoints import _with_epoch
+from json_fuzz import HOSTILE_VALUES, json_paths, replaced
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("checkpoint_worker.py")
@@ -373,27 +374,6 @@ def test_hostile_checkpoint_raises_model_file_error(valid_checkpoint, case):
 
 
 # Values a hostile writer may put in any JSON field: other types, extremes, deep or long values.
-HOSTILE_VALUES = [
-    None, True, -1, 0, 2**63, 1e308, -0.5, "", "x" * 10_000, [], [1, "a"], {}, {"a": {"b": []}},
-    [[[[[[[[]]]]]]]],
-]  # fmt: skip
-
-
-def _json_paths(value, path=()):
-    """Every (path, value) in a JSON document, containers and leaves."""
-    yield path, value
-    if isinstance(value, (dict, list)):
-        for key, inner in value.items() if isinstance(value, dict) else enumerate(value):
-            yield from _json_paths(inner, (*path, key))
-
-
-def _replaced(document, path, new):
-    document = copy.deepcopy(document)
-    target = document
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = new
-    return document
 
 
 def test_every_json_field_of_a_checkpoint_with_hostile_values_loads_or_is_refused(
@@ -401,14 +381,14 @@ def test_every_json_field_of_a_checkpoint_with_hostile_values_loads_or_is_refuse
 ):
     """Each field of the checkpoint's document, in turn, replaced by each hostile value."""
     header, document, payload = _parts(valid_checkpoint)
-    paths = [path for path, _ in _json_paths(document) if path]
+    paths = [path for path, _ in json_paths(document) if path]
     assert len(paths) > 50  # the walk reaches the nested fields, not only the top level
     outcomes = {"loaded": 0, "refused": 0}
     crashes: list[str] = []
     for index, path in enumerate(paths):
         # every third value per field, rotating, so each value meets a third of the fields
         for value in HOSTILE_VALUES[index % 3 :: 3]:
-            data = _assemble(header, _replaced(document, path, value), payload)
+            data = _assemble(header, replaced(document, path, value), payload)
             try:
                 gn.load_checkpoint(io.BytesIO(data))
             except ModelFileError as error:

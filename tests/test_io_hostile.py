@@ -18,6 +18,7 @@ import pytest
 
 import glassnet as gn
 from glassnet.io import MAX_HEADER_BYTES, ModelFileError
+from json_fuzz import HOSTILE_VALUES, json_paths, replaced
 
 
 def _valid_file() -> bytes:
@@ -502,40 +503,18 @@ def test_nesting_check_is_exact_at_the_limit():
 
 # ---------------------------------------------------------------------- every JSON field
 
-HOSTILE_VALUES = [
-    None, True, -1, 0, 2**63, 1e308, -0.5, "", "x" * 10_000, [], [1, "a"], {}, {"a": {"b": []}},
-    [[[[[[[[]]]]]]]],
-]  # fmt: skip
-
-
-def _json_paths(value, path=()):
-    """Every (path, value) in a JSON document, containers and leaves."""
-    yield path, value
-    if isinstance(value, (dict, list)):
-        for key, inner in value.items() if isinstance(value, dict) else enumerate(value):
-            yield from _json_paths(inner, (*path, key))
-
-
-def _replaced(document, path, new):
-    document = copy.deepcopy(document)
-    target = document
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = new
-    return document
-
 
 @pytest.mark.parametrize("part", ["document", "header"])
 def test_every_json_field_with_hostile_values_loads_or_raises_model_file_error(part):
     """Each field of the glassnet document and of the tensor table, replaced by each value."""
     source = DOC if part == "document" else HEADER
-    paths = [p for p, _ in _json_paths(source) if p and p[:1] != ("__metadata__",)]
+    paths = [p for p, _ in json_paths(source) if p and p[:1] != ("__metadata__",)]
     assert len(paths) > 20
     outcomes = {"loaded": 0, "refused": 0}
     crashes: list[str] = []
     for path in paths:
         for value in HOSTILE_VALUES:
-            edited = _replaced(source, path, value)
+            edited = replaced(source, path, value)
             header = copy.deepcopy(HEADER) if part == "document" else edited
             if part == "document":
                 header["__metadata__"]["glassnet"] = json.dumps(edited)
