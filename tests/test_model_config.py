@@ -7,6 +7,7 @@ line, exit 1, nothing written.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from typer.testing import CliRunner  # noqa: E402
 import glassnet as gn  # noqa: E402
 from glassnet import datasets  # noqa: E402
 from glassnet.cli import app  # noqa: E402
+from glassnet.cli.architecture import build_from_model_config  # noqa: E402
 
 LENET_ISH = """
 # a small LeNet: every layer listed, the output layer too
@@ -189,3 +191,20 @@ def test_a_bad_model_config_is_one_error_line_and_writes_nothing(case, digits_di
 def test_a_missing_model_config_names_the_file(digits_dir, tmp_path):
     code, _, stderr = train(digits_dir, tmp_path / "nowhere.toml", tmp_path / "run")
     assert code == 1 and "nowhere.toml: no such model config file" in stderr
+
+
+def test_the_readme_model_config_builds_lenet_for_mnist(tmp_path):
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"```toml\n(# lenet\.toml.*?)```", text, flags=re.S)
+    assert block is not None
+    config = tmp_path / "lenet.toml"
+    config.write_text(block.group(1))
+    model = build_from_model_config(str(config), (1, 28, 28), 10, "softmax", 0)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Conv2D",
+        "ReLU",
+        "MaxPool2D",
+        "Flatten",
+        "Dense",
+    ]
+    assert model.layers[0].padding == (2, 2, 2, 2) and model.output_shape == (10,)
