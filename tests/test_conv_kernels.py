@@ -8,6 +8,11 @@ the unsplit batch's numbers.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -214,3 +219,34 @@ def test_a_big_batch_holds_one_chunk_of_windows(monkeypatch):
     assert model.layers[0].windows._cols.nbytes <= 1 << 16  # 10 samples of 6,084 windows
     expected = np.concatenate([model.forward(X[i : i + 1]) for i in range(300)])
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------- the benchmark runs
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists(),
+    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)",
+)
+@pytest.mark.slow  # two short trainings and a profile in a subprocess: ~9 s
+def test_the_cnn_benchmark_runs_both_paths_and_reports_the_targets(tmp_path):
+    # a smoke run (speed is never asserted): both kernel paths, the A/B profile, the targets
+    out = tmp_path / "cnn.json"
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "cnn.py"
+    command = [sys.executable, str(script), "--workloads", "cnn2", "--limit", "128"]
+    command += ["--test-limit", "64", "--threads", "1", "--peers", "glassnet,glassnet-numpy"]
+    command += ["--profile", "--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "target: cnn2 ≥ 91.5 % after 10 epochs" in done.stdout
+    assert "needs --epochs 10 on the full data" in done.stdout
+    row = json.loads(out.read_text())["workloads"]["cnn2"]
+    assert set(row["frameworks"]) == {"glassnet", "glassnet-numpy"}
+    for figures in row["frameworks"].values():
+        assert figures["median_epoch_s"] > 0 and 0 <= figures["test_accuracy"] <= 1
+    # the same initial weights and the same bits on both paths but the loss's exp/log: the
+    # two paths' predictions on 64 test images agree to within a couple of them
+    accuracies = [f["test_accuracy"] for f in row["frameworks"].values()]
+    assert abs(accuracies[0] - accuracies[1]) <= 2 / 64
+    assert set(row["profile_ms_per_batch"]) == {"numpy", "numba"}
+    assert "conv2d_1 backward" in row["profile_ms_per_batch"]["numba"]
