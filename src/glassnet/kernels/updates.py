@@ -93,15 +93,21 @@ def sgd_parallel(w, g, v, lr, momentum, lr_momentum, weight_decay, scale, flags)
         sgd_loop(w_c, g_c, v_c, lr, momentum, lr_momentum, weight_decay, scale, flags)
 
 
+def sgd_arguments(dtype, lr, momentum, weight_decay, nesterov, scale) -> tuple[tuple, tuple]:
+    """The scalars (lr, μ, lr·μ, λ, s) in ``dtype`` and the flags (clip, decay, momentum,
+    nesterov) of `sgd_loop` (also what `glassnet.kernels.training.sgd_step` takes, as arrays)."""
+    t = np.dtype(dtype).type
+    flags = (scale != 1.0, weight_decay != 0.0, momentum != 0.0, bool(nesterov))
+    return (t(lr), t(momentum), t(lr * momentum), t(weight_decay), t(scale)), flags
+
+
 def sgd(w, g, v, lr, momentum, weight_decay, nesterov, scale) -> None:
     """One SGD step in place on ``w`` and ``v`` (and ``g``, when ``scale`` clips it).
 
     Without momentum ``v`` is not read: pass any array of ``w``'s size and dtype.
     """
-    t = w.dtype.type
-    flags = (scale != 1.0, weight_decay != 0.0, momentum != 0.0, bool(nesterov))
-    args = (w, g, v, t(lr), t(momentum), t(lr * momentum), t(weight_decay), t(scale), flags)
-    (sgd_parallel if use_parallel(w.size) else sgd_loop)(*args)
+    scalars, flags = sgd_arguments(w.dtype, lr, momentum, weight_decay, nesterov, scale)
+    (sgd_parallel if use_parallel(w.size) else sgd_loop)(w, g, v, *scalars, flags)
 
 
 # ---------------------------------------------------------------------------------- Adam, AdamW
@@ -139,16 +145,27 @@ def adam_parallel(w, g, m, v, c1, c2, eps, step, weight_decay, shrink, scale, fl
         adam_loop(w_c, g_c, m_c, v_c, c1, c2, eps, step, weight_decay, shrink, scale, flags)
 
 
+def adam_arguments(
+    dtype, beta1, beta2, eps, step, weight_decay, decoupled, shrink, scale
+) -> tuple[tuple, tuple]:
+    """The scalars (1 − β₁, 1 − β₂, ε′, step, λ, shrink, s) in ``dtype`` and the flags (clip, L2
+    decay, decoupled decay) of `adam_loop` (also what `glassnet.kernels.training.adam_step`
+    takes, as arrays)."""
+    t = np.dtype(dtype).type
+    flags = (scale != 1.0, weight_decay != 0.0 and not decoupled, bool(decoupled))
+    scalars = (t(1.0 - beta1), t(1.0 - beta2), t(eps), t(step), t(weight_decay), t(shrink))
+    return (*scalars, t(scale)), flags
+
+
 def adam(w, g, m, v, beta1, beta2, eps, step, weight_decay, decoupled, shrink, scale) -> None:
     """One Adam step in place (``decoupled``: AdamW's, ``shrink`` = 1 − lr·λ).
 
     ``eps`` and ``step`` carry the bias correction of step t (see `adam_loop`).
     """
-    t = w.dtype.type
-    flags = (scale != 1.0, weight_decay != 0.0 and not decoupled, bool(decoupled))
-    loop = adam_parallel if use_parallel(w.size) else adam_loop
-    c1, c2 = t(1.0 - beta1), t(1.0 - beta2)
-    loop(w, g, m, v, c1, c2, t(eps), t(step), t(weight_decay), t(shrink), t(scale), flags)
+    scalars, flags = adam_arguments(
+        w.dtype, beta1, beta2, eps, step, weight_decay, decoupled, shrink, scale
+    )
+    (adam_parallel if use_parallel(w.size) else adam_loop)(w, g, m, v, *scalars, flags)
 
 
 # ---------------------------------------------------------------------------------- RMSprop
