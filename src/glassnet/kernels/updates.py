@@ -68,6 +68,12 @@ def sgd_loop(w, g, v, lr, momentum, lr_momentum, weight_decay, scale, flags):
     nesterov).
     """
     clip, decay, use_momentum, nesterov = flags
+    if use_momentum and not (clip or decay or nesterov):  # the common case, branches hoisted
+        for i in range(w.size):
+            vi = v[i] * momentum + g[i]
+            v[i] = vi
+            w[i] = w[i] - vi * lr
+        return
     for i in range(w.size):
         gi = g[i] * scale
         if clip:
@@ -122,6 +128,17 @@ def adam_loop(w, g, m, v, c1, c2, eps, step, weight_decay, shrink, scale, flags)
     scalars (see `glassnet.train.optimizers.Adam`). ``flags``: (clip, L2 decay, decoupled decay).
     """
     clip, decay, decoupled = flags
+    if not (clip or decay or decoupled):
+        # NOTE: the same formula with the options' branches taken out of the loop by hand: LLVM
+        # left them in the vectorised loop, which made it 1.5× slower (wide network, 670k floats)
+        for i in range(w.size):
+            gi = g[i]
+            mi = m[i] + (gi - m[i]) * c1
+            vi = v[i] + (gi * gi - v[i]) * c2
+            m[i] = mi
+            v[i] = vi
+            w[i] = w[i] - (mi / (np.sqrt(vi) + eps)) * step
+        return
     for i in range(w.size):
         gi = g[i] * scale
         if clip:
@@ -178,6 +195,13 @@ def rmsprop_loop(w, g, s, c, eps, lr, weight_decay, scale, flags):
     ``flags``: (clip, decay).
     """
     clip, decay = flags
+    if not (clip or decay):  # the common case, branches hoisted (see `adam_loop`)
+        for i in range(w.size):
+            gi = g[i]
+            si = s[i] + (gi * gi - s[i]) * c
+            s[i] = si
+            w[i] = w[i] - (gi / (np.sqrt(si) + eps)) * lr
+        return
     for i in range(w.size):
         gi = g[i] * scale
         if clip:
