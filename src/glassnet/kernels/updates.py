@@ -113,7 +113,8 @@ def sgd(w, g, v, lr, momentum, weight_decay, nesterov, scale) -> None:
     Without momentum ``v`` is not read: pass any array of ``w``'s size and dtype.
     """
     scalars, flags = sgd_arguments(w.dtype, lr, momentum, weight_decay, nesterov, scale)
-    (sgd_parallel if use_parallel(w.size) else sgd_loop)(w, g, v, *scalars, flags)
+    args = (w, g, v, *scalars, flags)
+    (sgd_parallel if use_parallel(w.size) else sgd_loop)(*args)
 
 
 # ---------------------------------------------------------------------------------- Adam, AdamW
@@ -182,7 +183,8 @@ def adam(w, g, m, v, beta1, beta2, eps, step, weight_decay, decoupled, shrink, s
     scalars, flags = adam_arguments(
         w.dtype, beta1, beta2, eps, step, weight_decay, decoupled, shrink, scale
     )
-    (adam_parallel if use_parallel(w.size) else adam_loop)(w, g, m, v, *scalars, flags)
+    args = (w, g, m, v, *scalars, flags)
+    (adam_parallel if use_parallel(w.size) else adam_loop)(*args)
 
 
 # ---------------------------------------------------------------------------------- RMSprop

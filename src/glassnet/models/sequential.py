@@ -542,8 +542,10 @@ class Sequential:
             How the hot elementwise work runs (the loss gradient, activations, and the update of
             an optimizer fit builds by name): NumPy, or compiled numba kernels (the ``fast``
             extra); "auto": numba when installed. Default: each keeps its own ``kernel``
-            ("auto" unless set). Same seed → bit-identical weights on each path; the two paths
-            agree to float rounding.
+            ("auto" unless set), and the step runs layer by layer. Given and resolving to numba,
+            a small chain of Dense layers and elementwise activations trains each batch in one
+            compiled call where `glassnet.train.fused.blocker` allows it. Same seed →
+            bit-identical weights on each path; the paths agree to float rounding.
 
         Returns
         -------
