@@ -140,6 +140,16 @@ def adam_loop(w, g, m, v, c1, c2, eps, step, weight_decay, shrink, scale, flags)
             v[i] = vi
             w[i] = w[i] - (mi / (np.sqrt(vi) + eps)) * step
         return
+    if decoupled and not clip:  # AdamW's default (λ = 0.01), branches hoisted as well
+        for i in range(w.size):
+            gi = g[i]
+            wi = w[i] * shrink
+            mi = m[i] + (gi - m[i]) * c1
+            vi = v[i] + (gi * gi - v[i]) * c2
+            m[i] = mi
+            v[i] = vi
+            w[i] = wi - (mi / (np.sqrt(vi) + eps)) * step
+        return
     for i in range(w.size):
         gi = g[i] * scale
         if clip:
