@@ -5,15 +5,16 @@ For a chain of Dense layers and elementwise activations trained with the softmax
 microsecond each on arrays of 16 numbers. Here the whole step is one loop nest:
 
     gather   x_r = X[rows[r]]           (into a reused buffer)
-    forward  z = x·W + b, a = f(z)      (layer by layer, every output kept for backward)
+    forward  z = x·W + b, a = f(z)      (layer by layer, every output kept for backward;
+                                         sigmoid as 1/(1 + e^(−z)), tanh, max(z, 0), z)
     loss     p = softmax(z), L = Σ_r −log p_r[y_r], dL/dz = (p − onehot(y))/n
     backward dL/dW = aᵀ·δ, dL/db = Σ_r δ_r, dL/da = δ·Wᵀ, δ = f′(a)·dL/da
     update   the optimizer's rule over the packed buffer (`glassnet.kernels.updates`)
 
 The reference is the layer-by-layer NumPy code (`Sequential.forward`/`backward`, the loss,
 `glassnet.train.optimizers`); the results agree to float rounding, not bit for bit (BLAS adds the
-products of a matrix product in its own blocked order, and NumPy's SIMD tanh and exp round
-differently from the C library's). The arithmetic is plain IEEE (no ``fastmath``) in a fixed
+products of a matrix product in its own blocked order, NumPy's SIMD tanh and exp round
+differently from the C library's, and sigmoid is computed from exp here, from tanh there). The arithmetic is plain IEEE (no ``fastmath``) in a fixed
 order, so the same inputs give the same bits on every call.
 
 The matrix products are BLAS calls (numba's ``np.dot`` into the preallocated outputs): measured
@@ -96,7 +97,6 @@ def forward_backward(X, y, rows, values, grads, layout, acts, deltas, xb):
     """
     n = rows.shape[0]
     n_layers = layout.shape[0]
-    half = values.dtype.type(0.5)
     one = values.dtype.type(1.0)
     zero = values.dtype.type(0.0)
     # ---------------------------------------------------------------- forward
@@ -122,8 +122,11 @@ def forward_backward(X, y, rows, values, grads, layout, acts, deltas, xb):
             continue
         src = acts[source : source + n * n_in]  # (an activation follows the first Dense layer)
         if kind == SIGMOID:
+            # NOTE: 1/(1 + e^(−z)), not NumPy's ½·tanh(z/2) + ½: the C library's exp costs a
+            # quarter of its tanh (512 numbers, under load: 3.8 against 16.6 µs). For z < −88,
+            # e^(−z) overflows to inf and a = 1/inf = 0, the right limit (no NaN).
             for e in range(n * n_out):
-                dst[e] = np.tanh(src[e] * half) * half + half
+                dst[e] = one / (one + np.exp(-src[e]))
         elif kind == TANH:
             for e in range(n * n_out):
                 dst[e] = np.tanh(src[e])
