@@ -371,7 +371,7 @@ def test_compiled_step_in_float64_is_the_numpy_step_to_rounding(mnist_test):
 
 
 @needs_numba
-def test_compiled_step_is_bit_identical_run_to_run_and_resumes_exactly(mnist_test):
+def test_compiled_step_is_bit_identical_run_to_run_and_takes_unshuffled_batches(mnist_test):
     data = mnist_test[0][:1000], mnist_test[1][:1000]
     config = ("relu", gn.Adam, {"learning_rate": 1e-3})
     first = fit_seed_network("numba", *config, data, epochs=2)[0].get_weights()
@@ -430,3 +430,32 @@ def test_fit_takes_the_compiled_step_only_where_it_computes_the_textbook_step(mn
     mine = gn.MLP([784, 16, 10], seed=0)  # an optimizer given to fit keeps its own kernel
     assert blocked(build=lambda: mine, optimizer=gn.SGD(mine.parameters(), kernel="numpy"))
     assert blocked(labels=np.eye(10, dtype=np.float32)[y])  # one-hot rows, not class ids
+
+
+@needs_numba
+def test_a_fit_stopped_mid_epoch_resumes_the_compiled_step_exactly(mnist_test):
+    X, y = mnist_test[0][:1000], mnist_test[1][:1000]
+
+    class StopAt(gn.Callback):
+        def on_batch_end(self, batch, logs):
+            if batch == 10 and self.model.history is None:  # only in the first fit
+                self.state = self.model.training_state()
+                self.model.stop_training = True
+
+    def fresh():
+        model = gn.MLP([784, 16, 16, 10], activation="sigmoid", seed=0)
+        return model, gn.Adam(model.parameters(), learning_rate=1e-3)
+
+    whole, optimizer = fresh()
+    whole.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba")
+    stopped, optimizer = fresh()
+    stop = StopAt()
+    stopped.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", callbacks=[stop])
+    resumed, optimizer = fresh()
+    resumed.set_weights(stopped.get_weights())
+    optimizer.load_state_dict(stopped.optimizer.state_dict())
+    seen = SeeStep()
+    resumed.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", resume=stop.state,
+                callbacks=[seen])  # fmt: skip
+    assert seen.fused is not None and stop.state.batch == 11
+    assert np.array_equal(resumed.get_weights(), whole.get_weights())
