@@ -422,7 +422,7 @@ def test_fit_takes_the_compiled_step_only_where_it_computes_the_textbook_step(mn
     assert blocked(optimizer="rmsprop")
     assert blocked(sample_weight=np.linspace(0.5, 1.5, len(X)))
     assert blocked(callbacks=[LearningMap()])  # reads every batch's outputs
-    assert blocked(build=lambda: gn.MLP([784, 512, 10], seed=0))  # too big: BLAS is faster
+    assert blocked(build=lambda: gn.MLP([784, 512, 10], seed=0))  # too big to gain
     dropout = [gn.Dense(784, 16), gn.ReLU(), gn.Dropout(0.2), gn.Dense(16, 10)]
     assert blocked(build=lambda: gn.Sequential(dropout, output="softmax"))
     clipped = gn.MLP([784, 16, 10], seed=0)

@@ -14,8 +14,9 @@ microsecond each on arrays of 16 numbers. Here the whole step is one loop nest:
 The reference is the layer-by-layer NumPy code (`Sequential.forward`/`backward`, the loss,
 `glassnet.train.optimizers`); the results agree to float rounding, not bit for bit (BLAS adds the
 products of a matrix product in its own blocked order, NumPy's SIMD tanh and exp round
-differently from the C library's, and sigmoid is computed from exp here, from tanh there). The arithmetic is plain IEEE (no ``fastmath``) in a fixed
-order, so the same inputs give the same bits on every call.
+differently from the C library's, and sigmoid is computed from exp here, from tanh there). The
+arithmetic is plain IEEE (no ``fastmath``) in a fixed order, so the same inputs give the same
+bits on every call.
 
 The matrix products are BLAS calls (numba's ``np.dot`` into the preallocated outputs): measured
 on the seed network, plain loops for them made the step 1.6× slower than this, and 1.3× slower
