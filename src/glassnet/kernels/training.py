@@ -40,6 +40,10 @@ import numpy as np
 from .forward import DENSE, IDENTITY, RELU, SIGMOID, TANH
 from .updates import adam_loop, sgd_loop
 
+# NOTE: numba's disk cache is keyed on this file only: after editing a kernel this file calls
+# (`updates.sgd_loop`, `updates.adam_loop`), touch this file too, or the cached step keeps the
+# old code. The first compilation (empty cache) takes seconds per dtype and rule: np.dot's BLAS
+# bindings and the whole step are compiled once, then loaded from the cache.
 jit = numba.njit(cache=True, error_model="numpy")
 
 
