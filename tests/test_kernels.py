@@ -459,3 +459,16 @@ def test_a_fit_stopped_mid_epoch_resumes_the_compiled_step_exactly(mnist_test):
                 callbacks=[seen])  # fmt: skip
     assert seen.fused is not None and stop.state.batch == 11
     assert np.array_equal(resumed.get_weights(), whole.get_weights())
+
+
+@needs_numba
+def test_compiled_step_handles_a_layer_without_bias_and_identity_activations(mnist_test):
+    X, y = mnist_test[0][:640], mnist_test[1][:640]
+    weights, seen = {}, SeeStep()
+    for kernel in ("numpy", "numba"):
+        layers = [gn.Dense(784, 16, use_bias=False, rng=0), gn.Identity(), gn.ReLU()]
+        model = gn.Sequential([*layers, gn.Dense(16, 10, rng=1)], output="softmax")
+        model.fit(X, y, epochs=1, optimizer="sgd", seed=0, kernel=kernel, callbacks=[seen])
+        weights[kernel] = model.get_weights()
+    assert seen.fused is not None and weights["numba"].size == 784 * 16 + 16 * 10 + 10
+    np.testing.assert_allclose(weights["numba"], weights["numpy"], rtol=1e-4, atol=1e-5)
