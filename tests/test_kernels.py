@@ -417,6 +417,9 @@ def test_fit_takes_the_compiled_step_only_where_it_computes_the_textbook_step(mn
 
     assert not blocked()
     assert not blocked(optimizer="adam") and not blocked(optimizer="adamw")
+    # per-epoch callbacks, a validation split and the logs of every batch do not need it off
+    early = gn.EarlyStopping(patience=1)
+    assert not blocked(validation_split=0.25, callbacks=[early, gn.GradientHealth()])
     assert blocked(kernel=None)  # the default: the textbook step layer by layer, as by hand
     assert blocked(kernel="numpy")
     assert blocked(optimizer="rmsprop")
