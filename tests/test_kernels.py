@@ -360,6 +360,7 @@ def test_compiled_step_trains_the_network_the_numpy_path_trains(
             np.testing.assert_allclose(value, ref.optimizer.state["*"][key], rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.slow  # on an empty numba cache, compiling the float64 step takes ~14 s under load
 @needs_numba
 def test_compiled_step_in_float64_is_the_numpy_step_to_rounding(mnist_test):
     data = mnist_test[0][:640], mnist_test[1][:640]
