@@ -79,6 +79,15 @@ def compiled_forward() -> ModuleType:
 
 
 @functools.cache
+def compiled_training() -> ModuleType:
+    """The compiled one-call training step (`glassnet.kernels.training`), imported on first use."""
+    # NOTE: a lazy import of the heavy optional package numba (≈ 0.3 s), for import time.
+    from . import training as module
+
+    return module
+
+
+@functools.cache
 def compiled_conv() -> ModuleType:
     """The compiled window work of convolution and pooling (`glassnet.kernels.conv`), imported
     on first use."""
