@@ -104,6 +104,7 @@ def fit_segment(
             callbacks=callbacks,
             seed=options["seed"],
             communicator=communicator,
+            kernel=options.get("kernel"),
         )
     return model.fit(
         dataset.X_train,
@@ -116,6 +117,9 @@ def fit_segment(
         callbacks=callbacks,
         seed=options["seed"],
         resume=resume,
+        # "auto": the compiled training step where it applies (glassnet.train.fused). Runs
+        # written before --kernel existed have none and trained layer by layer: None replays that.
+        kernel=options.get("kernel"),
     )
 
 

@@ -119,6 +119,13 @@ def train(
     out: Annotated[
         str | None, typer.Option(help="Run directory (default runs/<data>-<time>).")
     ] = None,
+    kernel: Annotated[
+        str | None,
+        typer.Option(
+            help="auto (default): numba's compiled kernels when installed, else NumPy; numpy: "
+            "NumPy's reference code only; numba: the compiled kernels or an error."
+        ),
+    ] = None,
     config: Annotated[
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
