@@ -42,6 +42,43 @@ def test_map_records_the_probability_of_each_label_from_the_epochs_own_passes():
     assert learning_map.nbytes == 70 * (4 * 3 + 4 + 2)
 
 
+class StopAtBatch(gn.Callback):
+    """Stop training after batch ``batch`` of the second epoch (as Ctrl-C would)."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch, self.epoch = batch, 0
+
+    def on_epoch_begin(self, epoch, logs):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs):
+        if self.epoch == 1 and batch == self.batch:
+            self.model.stop_training = True
+
+
+@pytest.mark.parametrize("pending_rows", [20, 5])  # a flush mid-epoch; batches above the buffer
+def test_buffered_outputs_record_the_same_map_and_an_interrupted_epoch_keeps_its_batches(
+    pending_rows,
+):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(90, 6)).astype(np.float32)
+    y = rng.integers(0, 4, 90)
+    maps = []
+    for learning_map in (LearningMap(), LearningMap(pending_rows=pending_rows)):
+        model = gn.MLP([6, 8, 4], activation="relu", output="softmax", seed=0)
+        model.fit(X, y, epochs=3, batch_size=16, optimizer="adam", seed=3,
+                  callbacks=[learning_map, StopAtBatch(2)])  # fmt: skip
+        maps.append(learning_map)
+    reference, buffered = maps
+    np.testing.assert_array_equal(buffered.probabilities, reference.probabilities)
+    np.testing.assert_array_equal(buffered.predicted, reference.predicted)
+    np.testing.assert_array_equal(buffered.correct, reference.correct)
+    # epoch 0 complete; epoch 1 stopped after its batches 0-2: 48 examples; epoch 2 never ran
+    assert np.isfinite(reference.probabilities[0]).all()
+    assert np.isfinite(reference.probabilities[1]).sum() == 48
+    assert np.isnan(reference.probabilities[2]).all()
+
+
 def test_map_of_one_sigmoid_output_uses_the_probability_of_each_label():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 4)).astype(np.float32)
