@@ -10,9 +10,11 @@ import pytest
 import glassnet as gn
 from glassnet import datasets
 from glassnet.errors import DataError
+from glassnet.models import architecture
 from glassnet.train.cartography import LearningMap, load_map, statistics
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
+CNN = "conv16-pool-conv32-pool-dense64"  # benchmarks/label_noise.py's network
 needs_fashion = pytest.mark.skipif(
     not (FASHION / "train-images-idx3-ubyte.gz").exists(),
     reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)",
@@ -122,24 +124,45 @@ def test_statistics_average_only_the_epochs_run_and_a_saved_map_reads_back(tmp_p
         load_map(tmp_path / "bad.npz")
 
 
+def flipped_fashion(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``n`` Fashion-MNIST training images, 5% of their labels flipped at random."""
+    data = datasets.load("fashion-mnist", "train")
+    X, y = data.X[:n], data.labels[:n].astype(np.int64)
+    rng = np.random.default_rng(1)
+    flipped = rng.choice(n, n // 20, replace=False)
+    y[flipped] = (y[flipped] + rng.integers(1, 10, len(flipped))) % 10
+    return X, y, flipped
+
+
+def mapped(model: gn.Sequential, X: np.ndarray, y: np.ndarray, epochs: int) -> LearningMap:
+    """Train as ``glassnet train`` does for ReLU (Adam 1e-3, cosine with a warm-up epoch)."""
+    learning_map = LearningMap()
+    schedule = gn.LearningRateScheduler(gn.schedules.CosineDecay(1e-3, total=epochs, warmup=1))
+    model.fit(X.reshape(len(X), *model.input_shape), y, epochs=epochs, batch_size=32,
+              optimizer="adam", learning_rate=1e-3, seed=0,
+              callbacks=[schedule, learning_map])  # fmt: skip
+    return learning_map
+
+
 @needs_fashion
 @pytest.mark.slow
-def test_ranking_finds_flipped_fashion_mnist_labels_better_than_mean_confidence():
-    """Issue 14's target, small: 5,000 images, 5% of labels flipped, 784-64-10 ReLU, 5 epochs.
+def test_the_cnn_map_finds_flipped_fashion_mnist_labels_better_than_the_mlp_map():
+    """Issue 14's target, small: 6,000 images, 5% of labels flipped, 5 epochs (12 s).
 
-    (The full target, ≥ 90% with 60,000 images and 10 epochs, is benchmarks/label_noise.py.)
+    The full target, ≥ 90% of the flips in the hardest 5% with 60,000 images and 10 epochs, is
+    benchmarks/label_noise.py: 90.7% with this CNN (``glassnet train --arch
+    conv16-pool-conv32-pool-dense64 --map``), 88.8% with the 784-128-10 MLP. Here: 82.3% and
+    80.0% (mean confidence: 78.3% for the MLP).
     """
-    data = datasets.load("fashion-mnist", "train")
-    X, y = data.X[:5000], data.labels[:5000].astype(np.int64)
-    rng = np.random.default_rng(1)
-    flipped = rng.choice(5000, 250, replace=False)
-    y[flipped] = (y[flipped] + rng.integers(1, 10, 250)) % 10
-    learning_map = LearningMap()
-    model = gn.MLP([784, 64, 10], activation="relu", output="softmax", seed=0)
-    model.fit(X, y, epochs=5, batch_size=32, optimizer="adam", learning_rate=1e-3, seed=0,
-              callbacks=[learning_map])  # fmt: skip
-    stats = learning_map.statistics()
-    held = np.isin(stats.ranking[:250], flipped).mean()
-    held_by_confidence = np.isin(np.argsort(stats.confidence, kind="stable")[:250], flipped).mean()
-    assert held >= 0.78
-    assert held >= held_by_confidence
+    X, y, flipped = flipped_fashion(6000)
+    cnn = architecture.build_cnn(CNN, (1, 28, 28), 10, "softmax", "relu", seed=0)
+    mlp = gn.MLP([784, 128, 10], activation="relu", output="softmax", seed=0)
+    cnn_stats, mlp_stats = (mapped(model, X, y, 5).statistics() for model in (cnn, mlp))
+    by_confidence = np.argsort(mlp_stats.confidence, kind="stable")
+    held = {
+        "cnn": np.isin(cnn_stats.ranking[:300], flipped).mean(),
+        "mlp": np.isin(mlp_stats.ranking[:300], flipped).mean(),
+        "mlp confidence": np.isin(by_confidence[:300], flipped).mean(),
+    }
+    assert held["cnn"] >= 0.80, held
+    assert held["cnn"] >= held["mlp"] >= held["mlp confidence"], held

@@ -126,7 +126,8 @@ def train(
         bool,
         typer.Option(
             "--map",
-            help="Record a learning map: map.png, hard.csv (hardest first) and hard.png.",
+            help="Record a learning map: map.png, hard.csv (hardest first) and hard.png. To "
+            "find mislabelled images, train a CNN: --arch conv16-pool-conv32-pool-dense64.",
         ),
     ] = False,
     keep: Annotated[
