@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -19,6 +20,7 @@ import safetensors.numpy
 
 import glassnet as gn
 from glassnet.io import ModelFileError, atomic_write, read_metadata, remove_stale_temporaries
+from glassnet.io.model_file import saved_initializer
 
 
 def _data(n_inputs: int, n_samples: int = 64, seed: int = 0):
@@ -196,6 +198,44 @@ def test_initializers_are_kept_by_name_and_custom_ones_fail_clearly_on_reset(tmp
     assert np.all(loaded.layers[0].b.value == 0.5)
     with pytest.raises(ValueError, match="custom initializer 'my_init'"):
         loaded.layers[2].reset_parameters(0)
+
+
+def test_read_metadata_does_not_read_the_weights(tmp_path):
+    # The last 4 bytes are the last float32 weight: made NaN, load refuses the file, while
+    # read_metadata, which never reads the data area, still returns the document.
+    model = gn.MLP([3, 4, 2], seed=0)
+    model.save(tmp_path / "m.safetensors")
+    data = bytearray((tmp_path / "m.safetensors").read_bytes())
+    data[-4:] = np.array([np.nan], "<f4").tobytes()
+    (tmp_path / "m.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="holds NaN or infinite values"):
+        gn.load(tmp_path / "m.safetensors")
+    assert read_metadata(tmp_path / "m.safetensors")["config"] == model.get_config()
+
+
+@pytest.mark.parametrize(
+    ("saved", "value"),
+    [(0.25, 0.25), (-3, -3.0), ("constant(0.5)", 0.5), ("zeros", 0.0), ("constant(-2e-3)", -2e-3)],
+)
+def test_saved_initializers_are_rebuilt_by_name_or_number(saved, value):
+    init = saved_initializer(saved)
+    filled = init((2, 3), np.random.default_rng(0), np.float64)
+    assert filled.dtype == np.float64 and np.all(filled == value)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    ["my_init", "constant(abc)", "constant(nan)", "constant(inf)", "constanx(1.5)", "constant(1"],
+)
+def test_other_saved_initializers_fail_only_when_used(saved):
+    # Never evaluated: a name that is not a known initialiser or a finite constant(...) loads,
+    # and says what is missing when reset_parameters would draw from it.
+    init = saved_initializer(saved)
+    assert init.__name__ == saved
+    with pytest.raises(
+        ValueError, match=f"saved with the custom initializer {re.escape(repr(saved))}"
+    ):
+        init((2, 3))
 
 
 def test_load_of_a_missing_file_raises_file_not_found(tmp_path):

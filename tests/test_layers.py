@@ -116,6 +116,50 @@ def test_dense_names_the_layer_and_shapes_on_wrong_input_width():
         layer.forward(np.zeros((32, 28, 28), np.float32))
 
 
+def test_dense_casts_other_inputs_to_its_own_dtype():
+    # float64 (or integer) inputs must not turn a float32 layer's output, or the x kept for
+    # dL/dW, into float64: the result equals feeding the float32 cast.
+    layer = gn.Dense(4, 3, rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 4))
+    for given in (x, np.round(x * 10).astype(np.int64)):
+        y = layer.forward(given)
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y, layer.forward(given.astype(np.float32)))
+        layer.forward(given)
+        layer.backward(np.ones_like(y))
+        assert layer.W.grad.dtype == np.float32
+        expected = given.astype(np.float32).T @ np.ones((5, 3), np.float32)
+        np.testing.assert_allclose(layer.W.grad, expected, rtol=1e-6)
+
+
+def test_dense_backward_before_forward_names_the_layer():
+    layer = gn.Dense(4, 3, name="dense_7")
+    with pytest.raises(
+        RuntimeError, match=r"^Dense 'dense_7' .*backward\(\) called before forward"
+    ):
+        layer.backward(np.ones((2, 3), np.float32))
+
+
+def test_dense_skips_the_input_gradient_it_was_told_not_to_compute():
+    # Sequential sets input_grad = False on the first layer: backward fills W.grad and b.grad
+    # and returns None instead of a (batch, n_inputs) product nobody reads.
+    layer = gn.Dense(4, 3, rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    grad_z = np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32)
+    layer.forward(x)
+    layer.input_grad = False
+    assert layer.backward(grad_z) is None
+    np.testing.assert_allclose(layer.W.grad, x.T @ grad_z, rtol=1e-5)
+    np.testing.assert_allclose(layer.b.grad, grad_z.sum(axis=0), rtol=1e-5)
+    layer.input_grad = True
+    np.testing.assert_allclose(layer.backward(grad_z), grad_z @ layer.W.value.T, rtol=1e-5)
+
+
+def test_dense_repr_says_its_sizes_and_a_missing_bias():
+    assert repr(gn.Dense(3, 2)) == "Dense(3 → 2)"
+    assert repr(gn.Dense(3, 2, use_bias=False)) == "Dense(3 → 2, no bias)"
+
+
 def _uniform_with_limit(w: np.ndarray, limit: float) -> bool:
     """U(−limit, limit): inside the bounds, reaching them, centred, std limit/√3 (60,000 draws).
 
