@@ -455,6 +455,21 @@ def test_header_declaring_terabytes_fails_at_once_from_disk(tmp_path):
     assert file.read_bytes == 8
 
 
+class ShrunkFile(io.BytesIO):
+    """A file whose data area is cut after its size was measured (truncated while loading)."""
+
+    def read(self, size=-1):
+        data = super().read(size)
+        return data[: len(PAYLOAD) // 2] if size == len(PAYLOAD) else data
+
+
+def test_a_file_cut_while_it_is_read_is_refused():
+    with pytest.raises(
+        ModelFileError, match=f"the file ended early: {len(PAYLOAD) // 2} of {len(PAYLOAD)} data"
+    ):
+        gn.load(ShrunkFile(VALID))
+
+
 def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
     path = tmp_path / "big.safetensors"
     with open(path, "wb") as file:

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -158,6 +160,28 @@ def test_dense_skips_the_input_gradient_it_was_told_not_to_compute():
 def test_dense_repr_says_its_sizes_and_a_missing_bias():
     assert repr(gn.Dense(3, 2)) == "Dense(3 → 2)"
     assert repr(gn.Dense(3, 2, use_bias=False)) == "Dense(3 → 2, no bias)"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ((0, 3), "n_inputs must be a whole number >= 1, got n_inputs=0."),
+        ((2.5, 3), "n_inputs must be a whole number >= 1, got n_inputs=2.5."),
+        ((3, 0), "n_neurons must be a whole number >= 1, got n_neurons=0."),
+    ],
+)
+def test_dense_sizes_are_checked_by_name(sizes, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        gn.Dense(*sizes)
+
+
+def test_dense_output_shape_says_how_to_chain_layers():
+    message = (
+        "Dense 'dense_1' (4 → 3) expects 4 inputs, but the layer before it gives 5. Make each "
+        "layer's n_inputs equal the previous layer's n_neurons."
+    )
+    with pytest.raises(gn.ShapeError, match=f"^{re.escape(message)}$"):
+        gn.Dense(4, 3, name="dense_1").output_shape((5,))
 
 
 def _uniform_with_limit(w: np.ndarray, limit: float) -> bool:
