@@ -241,13 +241,14 @@ def test_other_saved_initializers_fail_only_when_used(saved):
 
 
 def test_a_layer_without_config_and_a_dense_without_initializers_load_with_the_defaults():
-    # Both fields are optional in a file: a parameterless layer's "config" and Dense's
-    # weight_init / bias_init (which fall back to the constructor's defaults).
+    # Optional in a file: a parameterless layer's "config", and Dense's weight_init, bias_init
+    # and use_bias (which fall back to the constructor's defaults).
     model = gn.Sequential([gn.Dense(3, 4, rng=0), gn.ReLU(), gn.Dense(4, 2, rng=1)])
     document = gn.io.model_document(model)
     layers = document["config"]["layers"]
     del layers[1]["config"]
     del layers[0]["config"]["weight_init"], layers[0]["config"]["bias_init"]
+    del layers[2]["config"]["use_bias"]  # True by default: the file must hold dense_1.b
     loaded = gn.load(io.BytesIO(gn.io.encode(gn.io.parameter_tensors(model), document)))
     assert [type(layer).__name__ for layer in loaded.layers] == ["Dense", "ReLU", "Dense"]
     assert loaded.get_config() == model.get_config()

@@ -384,7 +384,11 @@ REASONS = {
     "dense-size-negative": r"has n_inputs=-3; expected an integer in \[1, 2147483647\]",
     "dense-size-bool": r"has n_inputs=True; expected an integer in \[1, 2147483647\]",
     "dense-size-huge-without-data": r"has n_inputs=1000000000000; expected an integer in \[1,",
-    "dense-sizes-do-not-chain": "layer 2 .* does not fit: .*expects 5 inputs, but the layer",
+    "dense-sizes-do-not-chain": (
+        r"layer 2 \(dense_1, Dense\) does not fit: Dense 'dense_1' \(5 → 2\) expects 5 "
+        r"inputs, but the layer before it gives 4\. Make each layer's n_inputs equal the "
+        r"previous layer's n_neurons"
+    ),
     "dense-missing-size": r"lacks the required options \['n_neurons'\]",
     "dense-unknown-option": r"has unknown options \['rng'\]; Dense takes",
     "dense-init-is-object": "has weight_init=.*; expected an initializer name or a number",

@@ -176,12 +176,51 @@ def test_dense_sizes_are_checked_by_name(sizes, message):
 
 
 def test_dense_output_shape_says_how_to_chain_layers():
-    message = (
-        "Dense 'dense_1' (4 → 3) expects 4 inputs, but the layer before it gives 5. Make each "
-        "layer's n_inputs equal the previous layer's n_neurons."
-    )
+    message = f"Dense 'dense_1' (4 → 3) expects 4 inputs, but the layer before it gives 5. {CHAIN}"
     with pytest.raises(gn.ShapeError, match=f"^{re.escape(message)}$"):
         gn.Dense(4, 3, name="dense_1").output_shape((5,))
+
+
+CHAIN = "Make each layer's n_inputs equal the previous layer's n_neurons."
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "name", "message"),
+    [
+        ((4,), None, f"Dense (5 → 2) expects 5 inputs, but the layer before it gives 4. {CHAIN}"),
+        (
+            (4,),
+            "d",
+            f"Dense 'd' (5 → 2) expects 5 inputs, but the layer before it gives 4. {CHAIN}",
+        ),
+        (
+            (2, 2),
+            "d",
+            "Dense 'd' (5 → 2) expects (batch, 5), got (2, 2). Did you forget to flatten?",
+        ),
+        ((), None, "Dense (5 → 2) expects (batch, 5), got ()."),
+    ],
+)
+def test_dense_shape_after_gives_the_message_of_output_shape_from_the_config(
+    input_shape, name, message
+):
+    # What the model-file validator says about a file's sizes, before any layer is built.
+    with pytest.raises(gn.ShapeError, match=f"^{re.escape(message)}$"):
+        gn.Dense.shape_after({"n_inputs": 5, "n_neurons": 2}, input_shape, name)
+    assert gn.Dense.shape_after({"n_inputs": 5, "n_neurons": 2}, (5,), name) == (2,)
+
+
+def test_dense_initialises_in_its_own_dtype_from_its_seed():
+    # A float64 layer draws float64 weights (not float32 ones widened), bias included, and
+    # the seed fixes both draws.
+    layer = gn.Dense(5, 3, weight_init="glorot_uniform", bias_init=0.1, dtype=np.float64, rng=0)
+    expected = gn.initializers.get("glorot_uniform")((5, 3), np.random.default_rng(0), np.float64)
+    np.testing.assert_array_equal(layer.W.value, expected)
+    assert not np.array_equal(layer.W.value, layer.W.value.astype(np.float32))
+    assert np.all(layer.b.value == 0.1)  # 0.1 in float64, not float32's 0.100000001...
+    drawn = [gn.Dense(5, 3, bias_init="he_normal", rng=7).b.value for _ in range(2)]
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+    assert np.all(drawn[0] != 0)
 
 
 def _uniform_with_limit(w: np.ndarray, limit: float) -> bool:
