@@ -358,9 +358,9 @@ REASONS = {
         r"tensor 'dense_1.b' of shape \[2\] and dtype F32 needs 8 bytes, but its data_offsets "
         "span 4"
     ),
-    "offsets-leave-a-gap": "the tensors cover 104 bytes but the data area has 112",
+    "offsets-leave-a-gap": "the tensors cover 104 bytes but the data area has 112: extra or m",
     "offsets-gap-between-tensors": "tensor 'dense_1.b' at byte 104 leaves a gap \\(at 96\\)",
-    "trailing-bytes": "the tensors cover 104 bytes but the data area has 120",
+    "trailing-bytes": "the tensors cover 104 bytes but the data area has 120: extra or missing",
     "truncated-data": _OFFSETS + " <= 99 ",
     "truncated-in-header": "its header claims 1,000 bytes but the file has only 500",
     "missing-tensor": "the tensor 'dense_1.b' is missing",
