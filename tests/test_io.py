@@ -303,6 +303,27 @@ def test_save_names_a_weight_it_cannot_store_and_why():
         gn.io.parameter_tensors(model)
 
 
+def test_save_refuses_a_description_the_loader_would_refuse(tmp_path):
+    # Every file written loads back: the writer applies the reader's limits on the header's
+    # size and on its number of JSON values, and leaves nothing on disk when they are exceeded.
+    model = gn.MLP([3, 2], seed=0)
+    with pytest.raises(
+        ValueError,
+        match=r"^This model cannot be saved: its header would take 17,000,\d{3} bytes, more "
+        r"than the 16,777,216 a model file may hold, so it would not load back\.",
+    ):
+        gn.io.save(model, tmp_path / "m.safetensors", metadata={"notes": "x" * 17_000_000})
+    with pytest.raises(
+        ValueError,
+        match=r"^This model cannot be saved: the metadata holds about 1,\d{3},\d{3} JSON values, "
+        r"more than the 1,000,000",
+    ):
+        gn.io.save(model, tmp_path / "m.safetensors", metadata={"counts": [0] * 1_000_001})
+    assert list(tmp_path.iterdir()) == []
+    gn.io.save(model, tmp_path / "m.safetensors", metadata={"notes": "x" * 16_000_000})
+    assert gn.io.read_metadata(tmp_path / "m.safetensors")["metadata"]["notes"] == "x" * 16_000_000
+
+
 def test_saving_without_safetensors_says_how_to_install_it(tmp_path, monkeypatch):
     # None in sys.modules makes `import safetensors.numpy` raise ImportError: the package
     # missing, as on a machine without the io extra. Reading needs no safetensors.
