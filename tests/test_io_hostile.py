@@ -110,13 +110,21 @@ def _cases() -> dict[str, Callable[[], bytes]]:
         # The frame: length field and header bytes.
         "empty-file": lambda: b"",
         "seven-bytes": lambda: b"\x00" * 7,
+        "eight-bytes": lambda: b"\x00" * 8,  # a length field of 0 and nothing else
         "header-length-zero": lambda: assemble(b""),
         "header-longer-than-file": lambda: assemble(HEADER, declared=len(VALID) * 2),
+        "header-4-bytes-past-the-end": lambda: assemble(
+            HEADER, declared=len(json.dumps(HEADER)) + len(PAYLOAD) + 4
+        ),
+        "header-over-the-cap": lambda: (
+            (MAX_HEADER_BYTES + 1).to_bytes(8, "little") + b"{" * (MAX_HEADER_BYTES + 1)
+        ),
         "header-declares-terabytes": lambda: assemble(HEADER, declared=2**40),
         "header-declares-2**64-1": lambda: assemble(HEADER, declared=2**64 - 1),
         "header-not-utf8": lambda: assemble(b'{"\xff\xfe": 1}'),
         "header-not-json": lambda: assemble(b"{not json at all"),
         "header-is-array": lambda: assemble(b"[1, 2, 3]"),
+        "header-is-a-long-string": lambda: assemble(b'"' + b"x" * 40 + b'"'),
         "header-padded-with-nul": lambda: assemble(json.dumps(HEADER).encode() + b"\x00" * 8),
         "header-deeply-nested": lambda: assemble(f'{{"x": {_nested(100_000)}}}'.encode()),
         "header-nested-65-levels": lambda: assemble(f'{{"x": {_nested(64)}}}'.encode()),
@@ -311,13 +319,26 @@ _NOT_PRINTABLE = "is not a printable string of 1 to 256 characters"
 REASONS = {
     "empty-file": "it has 0 bytes, fewer than the 8-byte header length",
     "seven-bytes": "it has 7 bytes, fewer than the 8-byte header length",
+    "eight-bytes": "the header should start with '{', got b''",
     "header-length-zero": "the header should start with '{', got b''",
-    "header-longer-than-file": r"its header claims 2,\d{3} bytes but the file has only 1,\d{3}",
+    "header-longer-than-file": (
+        r"its header claims 2,\d{3} bytes but the file has only 1,\d{3} after the length field "
+        r"\(truncated file, or not a safetensors file\)"
+    ),
+    "header-4-bytes-past-the-end": (
+        rf"its header claims {len(json.dumps(HEADER)) + len(PAYLOAD) + 4:,} bytes but the file "
+        rf"has only {len(json.dumps(HEADER)) + len(PAYLOAD):,} after the length field"
+    ),
+    "header-over-the-cap": (
+        "its header claims 16,777,217 bytes, more than the 16,777,216 allowed for a model's "
+        "description"
+    ),
     "header-declares-terabytes": "its header claims 1,099,511,627,776 bytes but the file has only",
     "header-declares-2**64-1": "its header claims 18,446,744,073,709,551,615 bytes but the file",
     "header-not-utf8": "the header is not valid UTF-8",
     "header-not-json": "the header is not valid JSON: Expecting property name",
     "header-is-array": r"the header should start with '\{', got b'\[1, 2, 3\]'",
+    "header-is-a-long-string": "the header should start with '{', got b'\"xxxxxxxxxxxxxxx'[.]",
     "header-padded-with-nul": "the header is not valid JSON: Extra data",
     "header-deeply-nested": "the header is nested more than 64 levels deep",
     "header-nested-65-levels": "the header is nested more than 64 levels deep",
@@ -494,18 +515,29 @@ def test_header_declaring_terabytes_fails_at_once_from_disk(tmp_path):
 
 
 class ShrunkFile(io.BytesIO):
-    """A file whose data area is cut after its size was measured (truncated while loading)."""
+    """A file cut after its size was measured (truncated while loading): the read of ``part``
+    bytes (the header, or the data area) gets only half of them."""
+
+    def __init__(self, data: bytes, part: int) -> None:
+        super().__init__(data)
+        self.part = part
 
     def read(self, size=-1):
         data = super().read(size)
-        return data[: len(PAYLOAD) // 2] if size == len(PAYLOAD) else data
+        return data[: self.part // 2] if size == self.part else data
 
 
-def test_a_file_cut_while_it_is_read_is_refused():
-    with pytest.raises(
-        ModelFileError, match=f"the file ended early: {len(PAYLOAD) // 2} of {len(PAYLOAD)} data"
-    ):
-        gn.load(ShrunkFile(VALID))
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        (_SIZE, f"the file ended inside the header \\({_SIZE // 2} of {_SIZE} bytes\\)"),
+        (len(PAYLOAD), f"the file ended early: {len(PAYLOAD) // 2} of {len(PAYLOAD)} data bytes"),
+    ],
+    ids=["header", "data"],
+)
+def test_a_file_cut_while_it_is_read_is_refused(part, message):
+    with pytest.raises(ModelFileError, match=message):
+        gn.load(ShrunkFile(VALID, part))
 
 
 def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
@@ -515,12 +547,19 @@ def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
         file.truncate(8 + MAX_HEADER_BYTES + 64)  # a sparse file: the disk holds almost nothing
     tracemalloc.start()
     try:
-        with pytest.raises(ModelFileError, match="more than the"):
+        with pytest.raises(ModelFileError, match="claims 16,777,217 bytes, more than the 16,"):
             gn.load(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 2**20
+
+
+def test_a_header_of_exactly_the_cap_loads():
+    raw = json.dumps(HEADER).encode()
+    padded = raw + b" " * (MAX_HEADER_BYTES - len(raw))  # JSON allows trailing whitespace
+    model = gn.load(io.BytesIO(assemble(padded)))
+    np.testing.assert_array_equal(model.get_weights(), gn.load(io.BytesIO(VALID)).get_weights())
 
 
 @pytest.mark.parametrize(
