@@ -487,6 +487,23 @@ def test_a_tensor_may_have_8_dimensions_not_9():
         tensor_table({"t": {**entry, "shape": [1] * 9}}, 4)
 
 
+def test_a_file_object_is_read_from_its_position_and_named_by_its_name(tmp_path):
+    # A model stored after other bytes in a stream loads from where the stream stands; an open
+    # file's refusal names the file, as loading by path does.
+    stream = io.BytesIO(b"other data" + VALID)
+    stream.seek(len(b"other data"))
+    np.testing.assert_array_equal(
+        gn.load(stream).get_weights(), gn.load(io.BytesIO(VALID)).get_weights()
+    )
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(VALID[:-5])
+    with open(path, "rb") as file, pytest.raises(ModelFileError) as error:
+        gn.load(file)
+    assert str(error.value).startswith(
+        f"Cannot load {str(path)!r}: tensor "
+    ) and error.value.path == str(path)
+
+
 class CountingFile(io.FileIO):
     """A file on disk that counts the bytes read from it."""
 
