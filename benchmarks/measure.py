@@ -236,9 +236,16 @@ start = time.perf_counter()
 import glassnet as gn
 rng = np.random.default_rng(0)
 X = rng.random((256, 784), dtype=np.float32); y = rng.integers(0, 10, 256)
-for activation, optimizer in (("sigmoid", "sgd"), ("relu", "adam")):
-    model = gn.MLP([784, 16, 10], activation=activation, seed=0)
+# the compiled one-call step (small networks), then the layer-by-layer kernels (784-128-10 is
+# past the compiled step's size limit), then the compiled one-sample prediction
+for sizes, activation, optimizer in (
+    ([784, 16, 10], "sigmoid", "sgd"),
+    ([784, 16, 10], "relu", "adam"),
+    ([784, 128, 10], "relu", "adam"),
+):
+    model = gn.MLP(sizes, activation=activation, seed=0)
     model.fit(X, y, epochs=1, batch_size=128, optimizer=optimizer, kernel="numba")
+    model.predict_proba(X[:1])
 print(json.dumps({"seconds": time.perf_counter() - start}))
 """
 
@@ -246,9 +253,10 @@ print(json.dumps({"seconds": time.perf_counter() - start}))
 def compile_cost() -> dict:
     """First-run cost of the numba kernels: a fresh process on an empty cache, then a warm one.
 
-    Each process imports glassnet and trains two tiny networks (sigmoid + SGD, ReLU + Adam) for
-    two batches on the numba path; the first compiles every kernel it meets and caches it on
-    disk, the second loads them. Returns both wall times and their difference, or an error.
+    Each process imports glassnet, trains three tiny networks (sigmoid + SGD and ReLU + Adam on
+    the compiled one-call step, ReLU + Adam layer by layer) for two batches on the numba path
+    and predicts one sample with each; the first compiles every kernel it meets and caches it
+    on disk, the second loads them. Returns both wall times and their difference, or an error.
     """
     if importlib.util.find_spec("numba") is None:
         return {"error": "numba is not installed (pip install glassnet[fast])"}

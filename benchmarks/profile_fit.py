@@ -8,7 +8,9 @@
 Runs the textbook step that `fit` runs — index the batch, each layer's forward, the fused loss,
 each layer's backward, the optimizer step — with a timer around every stage, and prints the
 microseconds per call of each next to one epoch of `fit` itself (the difference is fit's own
-per-batch bookkeeping); then the same for a one-sample `predict_proba`. ``--cprofile`` adds
+per-batch bookkeeping, or, where fit takes the compiled one-call step of `glassnet.train.fused`,
+what that step saves); then the compiled step alone on the same batches, where it applies, and
+the same for a one-sample `predict_proba`. ``--cprofile`` adds
 cProfile's view of one `fit` epoch.
 """
 
@@ -41,6 +43,7 @@ def main() -> int:
 
     import glassnet as gn
     from glassnet import kernels
+    from glassnet.train import fused
 
     data_dir, _ = wl.find_data("fashion-mnist", None)
     X, y = wl.load_split(data_dir, "train", args.samples)
@@ -53,6 +56,7 @@ def main() -> int:
     trainer = wl.GlassnetTrainer(workload, weights, 0)
     trainer.train(X[:3200], y[:3200], 1)
     fit_epoch = trainer.train(X, y, 1)[0]
+    fit_step = trainer.step
 
     # The same step, stage by stage.
     trainer = wl.GlassnetTrainer(workload, weights, 0)
@@ -106,6 +110,31 @@ def main() -> int:
     print(f"{'sum of stages':<36}{1e6 * staged / n_batches:9.1f}")
     rest = fit_epoch - staged
     print(f"{'fit minus stages (its bookkeeping)':<36}{1e6 * rest / n_batches:9.1f}")
+    print(f"(fit's step: {fit_step}; on the compiled step the difference is its gain)")
+
+    # The compiled one-call step (glassnet.train.fused) on the same batches, where it applies.
+    grab = {}
+
+    class Grab(gn.Callback):
+        def on_train_begin(self, logs):
+            grab["run"] = self.model.current_fit
+
+    fresh = wl.GlassnetTrainer(workload, weights, 0)
+    fresh.model.fit(X[:size], y[:size], epochs=1, batch_size=size, optimizer=fresh.optimizer,
+                    callbacks=[Grab()], kernel=args.kernel)  # fmt: skip
+    why = fused.blocker(fresh.model, grab["run"], kernels.resolve(args.kernel))
+    if why is None:
+        run = grab["run"]
+        run.X, run.y = X, y
+        compiled = fused.FusedStep(fresh.model, run)
+        start = clock()
+        for first in range(0, len(X), size):
+            compiled.step(order[first : first + size])
+        seconds = clock() - start
+        print(f"{'compiled step (one call a batch)':<36}{1e6 * seconds / n_batches:9.1f}")
+        print(f"{'  sum of stages ÷ compiled step':<36}{staged / seconds:9.2f}×")
+    else:
+        print(f"compiled step: not taken ({why})")
 
     # One-sample predict_proba, piece by piece (medians over many calls).
     x1 = X[:1]

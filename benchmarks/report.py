@@ -220,15 +220,13 @@ def _label(key: str, result: dict) -> str:
 
 def _kernel_line(results: dict) -> str:
     """Which path glassnet ran, and what compiling its kernels cost the first time."""
-    paths = sorted(
-        {
-            r["kernel"]
-            for w in results["workloads"].values()
-            for key, r in w["frameworks"].items()
-            if key == "glassnet" and "kernel" in r
-        }
-    )
-    text = " / ".join(paths) if paths else "not run"
+    paths = [
+        f"{name}: {r['kernel']}" + (f" ({r['step']})" if "step" in r else "")
+        for name, w in results["workloads"].items()
+        for key, r in w["frameworks"].items()
+        if key == "glassnet" and "kernel" in r
+    ]
+    text = ", ".join(paths) if paths else "not run"
     cost = (results.get("kernels") or {}).get("compile_cost")
     if cost is None:
         text += "; numba's first-run compile cost not measured"

@@ -244,6 +244,7 @@ class GlassnetTrainer(Trainer):
                 params, learning_rate=workload.learning_rate, kernel=self.kernel
             )
         self.fit_call_seconds: list[float] = []
+        self.step = "not run"
 
     def train(self, X, y, epochs):
         timer = _epoch_timer(self.gn.Callback)()
@@ -259,6 +260,7 @@ class GlassnetTrainer(Trainer):
             kernel=self.kernel,
         )
         self.fit_call_seconds.append(time.perf_counter() - start)  # with fit's input checks
+        self.step = timer.step
         return timer.seconds
 
     def accuracy(self, X, y):
@@ -279,6 +281,8 @@ class GlassnetTrainer(Trainer):
             "dtype": str(self.model.dtype),
             "fit_call_seconds": self.fit_call_seconds,
             "kernel": self.optimizer.kernel,  # the path "auto" took: "numba" or "numpy"
+            # fit's step: one compiled call per batch (glassnet.train.fused), or layer by layer
+            "step": self.step,
         }
 
 
@@ -297,6 +301,11 @@ def _epoch_timer(base: type) -> type:
         def __init__(self) -> None:
             self.seconds: list[float] = []
             self._start = 0.0
+            self.step = "not run"
+
+        def on_train_begin(self, logs):
+            compiled = self.model.current_fit.fused is not None
+            self.step = "compiled, one call a batch" if compiled else "layer by layer"
 
         def on_epoch_begin(self, epoch, logs):
             self._start = time.perf_counter()

@@ -50,9 +50,10 @@ def test_window_buffers_are_reused_from_batch_to_batch():
     windows = Windows((3, 3), (1, 1), (1, 1, 1, 1))
     first = windows.im2col(_inputs((4, 5, 5, 2), dtype=np.float32))
     second = windows.im2col(_inputs((4, 5, 5, 2), seed=1, dtype=np.float32))
-    assert first is second  # the same buffer, overwritten
+    assert np.shares_memory(first, second)  # the same buffer, overwritten
     smaller = windows.im2col(_inputs((2, 5, 5, 2), dtype=np.float32))
     assert smaller.shape[0] == 2
+    assert np.shares_memory(smaller, first)  # a smaller batch uses the buffer's beginning
 
 
 # ---------------------------------------------------------------------- gradients

@@ -16,6 +16,8 @@ import pytest
 import glassnet as gn
 from glassnet import kernels
 from glassnet.parameter import Parameter, pack_parameters
+from glassnet.train import fused
+from glassnet.train.cartography import LearningMap
 
 needs_numba = pytest.mark.skipif(not kernels.numba_installed(), reason="numba is not installed")
 PATHS = ["numpy", pytest.param("numba", marks=needs_numba)]
@@ -290,3 +292,187 @@ def test_fused_loss_overflows_to_inf_as_numpy_does():
         loss_fn.kernel = kernel
         with np.errstate(over="ignore"):
             assert loss_fn.value_and_gradient(z, target)[0] == np.inf, kernel
+
+
+# ---------------------------------------------------------------------------------- the
+# compiled training step (kernels/training.py, train/fused.py): one call per mini-batch
+
+
+class SeeStep(gn.Callback):
+    """Records which step the fit took (the compiled one or None) and the batch logs."""
+
+    def on_train_begin(self, logs):
+        run = self.model.current_fit
+        self.fused = run.fused
+        self.blocker = fused.blocker(self.model, run, "numba")
+
+    def on_batch_end(self, batch, logs):
+        self.last_logs = dict(logs)
+
+
+STEP_CONFIGS = [
+    ("sigmoid", gn.SGD, {"learning_rate": 0.1, "momentum": 0.9}),
+    (
+        "tanh",
+        gn.SGD,
+        {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    ),
+    ("relu", gn.SGD, {"learning_rate": 0.05}),
+    ("relu", gn.Adam, {"learning_rate": 1e-3}),
+    ("sigmoid", gn.Adam, {"learning_rate": 1e-3, "weight_decay": 1e-3}),
+    ("tanh", gn.AdamW, {"learning_rate": 1e-3}),
+]
+
+
+def fit_seed_network(kernel, activation, cls, options, data, dtype=np.float32, epochs=1):
+    X, y = data
+    model = gn.MLP([784, 16, 16, 10], activation=activation, seed=0, dtype=dtype)
+    optimizer = cls(model.parameters(), kernel=kernel, **options)
+    seen = SeeStep()
+    history = model.fit(
+        X.astype(dtype), y, epochs=epochs, batch_size=32, optimizer=optimizer, seed=1,
+        kernel=kernel, callbacks=[seen],
+    )  # fmt: skip
+    return model, history, seen
+
+
+@needs_numba
+@pytest.mark.parametrize("activation, cls, options", STEP_CONFIGS)
+def test_compiled_step_trains_the_network_the_numpy_path_trains(
+    activation, cls, options, mnist_test
+):
+    # 63 steps on 2,000 real digits. The paths differ only in rounding (BLAS's blocked sums in
+    # another order, the C library's tanh and exp against NumPy's SIMD ones), grown over the
+    # steps: float32 weights agree within 1e-4, the logged loss within 1e-5.
+    data = mnist_test[0][:2000], mnist_test[1][:2000]
+    ref, ref_history, ref_seen = fit_seed_network("numpy", activation, cls, options, data)
+    model, history, seen = fit_seed_network("numba", activation, cls, options, data)
+    assert ref_seen.fused is None and seen.fused is not None and seen.blocker is None
+    np.testing.assert_allclose(model.get_weights(), ref.get_weights(), rtol=1e-4, atol=1e-4)
+    # the last batch's gradient is in .grad on both paths, as GradientHealth reads it
+    np.testing.assert_allclose(model._grads, ref._grads, rtol=1e-3, atol=1e-5)
+    assert history.history["loss"][0] == pytest.approx(ref_history.history["loss"][0], rel=1e-5)
+    assert history.history["accuracy"] == ref_history.history["accuracy"]
+    assert seen.last_logs == pytest.approx(ref_seen.last_logs, rel=1e-5)
+    assert model.optimizer.iterations == ref.optimizer.iterations == 63
+    for key, value in model.optimizer.state["*"].items():  # the same optimizer state, by name
+        if not key.startswith("scratch"):
+            np.testing.assert_allclose(value, ref.optimizer.state["*"][key], rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.slow  # on an empty numba cache, compiling the float64 step takes ~14 s under load
+@needs_numba
+def test_compiled_step_in_float64_is_the_numpy_step_to_rounding(mnist_test):
+    data = mnist_test[0][:640], mnist_test[1][:640]
+    config = ("sigmoid", gn.SGD, {"learning_rate": 0.1, "momentum": 0.9})
+    ref = fit_seed_network("numpy", *config, data, dtype=np.float64)[0]
+    model, _, seen = fit_seed_network("numba", *config, data, dtype=np.float64)
+    assert seen.fused is not None and model.get_weights().dtype == np.float64
+    np.testing.assert_allclose(model.get_weights(), ref.get_weights(), rtol=1e-12, atol=1e-12)
+
+
+@needs_numba
+def test_compiled_step_is_bit_identical_run_to_run_and_takes_unshuffled_batches(mnist_test):
+    data = mnist_test[0][:1000], mnist_test[1][:1000]
+    config = ("relu", gn.Adam, {"learning_rate": 1e-3})
+    first = fit_seed_network("numba", *config, data, epochs=2)[0].get_weights()
+    second = fit_seed_network("numba", *config, data, epochs=2)[0].get_weights()
+    assert np.array_equal(first, second)
+    # unshuffled batches (slices of X) take the same compiled step
+    X, y = data
+    model = gn.MLP([784, 16, 10], activation="relu", seed=0)
+    seen = SeeStep()
+    model.fit(X, y, epochs=1, shuffle=False, optimizer="sgd", kernel="auto", callbacks=[seen])
+    ref = gn.MLP([784, 16, 10], activation="relu", seed=0)
+    ref.fit(X, y, epochs=1, shuffle=False, optimizer="sgd", kernel="numpy")
+    assert seen.fused is not None
+    np.testing.assert_allclose(model.get_weights(), ref.get_weights(), rtol=1e-4, atol=1e-5)
+
+
+@needs_numba
+def test_compiled_step_diverges_as_the_numpy_step_does(mnist_test):
+    # an absurd rate: the weights overflow, the loss turns inf at the same batch on both paths,
+    # and fit restores the weights of the last finite epoch (here the initial ones)
+    X, y = mnist_test[0][:640], mnist_test[1][:640]
+    messages = []
+    for kernel in ("numpy", "numba"):
+        model = gn.MLP([784, 16, 10], activation="sigmoid", seed=0)
+        start = model.get_weights()
+        with np.errstate(all="ignore"), pytest.raises(gn.TrainingDivergedError) as raised:
+            model.fit(X, y, epochs=3, optimizer="sgd", learning_rate=1e37, seed=0, kernel=kernel)
+        assert np.array_equal(model.get_weights(), start), kernel
+        messages.append(str(raised.value))
+    assert "diverged" in messages[0] and messages[0] == messages[1]
+
+
+@needs_numba
+def test_fit_takes_the_compiled_step_only_where_it_computes_the_textbook_step(mnist_test):
+    X, y = mnist_test[0][:256], mnist_test[1][:256]
+
+    def blocked(build=lambda: gn.MLP([784, 16, 10], activation="sigmoid", seed=0), labels=y, **fit):
+        model, seen = build(), SeeStep()
+        options = {"epochs": 1, "optimizer": "sgd", "kernel": "auto", **fit}
+        model.fit(X, labels, callbacks=[seen, *options.pop("callbacks", [])], **options)
+        assert (seen.fused is None) == (seen.blocker is not None or options["kernel"] != "auto")
+        return seen.fused is None
+
+    assert not blocked()
+    assert not blocked(optimizer="adam") and not blocked(optimizer="adamw")
+    # per-epoch callbacks, a validation split and the logs of every batch do not need it off
+    early = gn.EarlyStopping(patience=1)
+    assert not blocked(validation_split=0.25, callbacks=[early, gn.GradientHealth()])
+    assert blocked(kernel=None)  # the default: the textbook step layer by layer, as by hand
+    assert blocked(kernel="numpy")
+    assert blocked(optimizer="rmsprop")
+    assert blocked(sample_weight=np.linspace(0.5, 1.5, len(X)))
+    assert blocked(callbacks=[LearningMap()])  # reads every batch's outputs
+    assert blocked(build=lambda: gn.MLP([784, 512, 10], seed=0))  # too big to gain
+    dropout = [gn.Dense(784, 16), gn.ReLU(), gn.Dropout(0.2), gn.Dense(16, 10)]
+    assert blocked(build=lambda: gn.Sequential(dropout, output="softmax"))
+    clipped = gn.MLP([784, 16, 10], seed=0)
+    assert blocked(build=lambda: clipped, optimizer=gn.SGD(clipped.parameters(), clip_norm=1.0))
+    mine = gn.MLP([784, 16, 10], seed=0)  # an optimizer given to fit keeps its own kernel
+    assert blocked(build=lambda: mine, optimizer=gn.SGD(mine.parameters(), kernel="numpy"))
+    assert blocked(labels=np.eye(10, dtype=np.float32)[y])  # one-hot rows, not class ids
+
+
+@needs_numba
+def test_a_fit_stopped_mid_epoch_resumes_the_compiled_step_exactly(mnist_test):
+    X, y = mnist_test[0][:1000], mnist_test[1][:1000]
+
+    class StopAt(gn.Callback):
+        def on_batch_end(self, batch, logs):
+            if batch == 10 and self.model.history is None:  # only in the first fit
+                self.state = self.model.training_state()
+                self.model.stop_training = True
+
+    def fresh():
+        model = gn.MLP([784, 16, 16, 10], activation="sigmoid", seed=0)
+        return model, gn.Adam(model.parameters(), learning_rate=1e-3)
+
+    whole, optimizer = fresh()
+    whole.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba")
+    stopped, optimizer = fresh()
+    stop = StopAt()
+    stopped.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", callbacks=[stop])
+    resumed, optimizer = fresh()
+    resumed.set_weights(stopped.get_weights())
+    optimizer.load_state_dict(stopped.optimizer.state_dict())
+    seen = SeeStep()
+    resumed.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", resume=stop.state,
+                callbacks=[seen])  # fmt: skip
+    assert seen.fused is not None and stop.state.batch == 11
+    assert np.array_equal(resumed.get_weights(), whole.get_weights())
+
+
+@needs_numba
+def test_compiled_step_handles_a_layer_without_bias_and_identity_activations(mnist_test):
+    X, y = mnist_test[0][:640], mnist_test[1][:640]
+    weights, seen = {}, SeeStep()
+    for kernel in ("numpy", "numba"):
+        layers = [gn.Dense(784, 16, use_bias=False, rng=0), gn.Identity(), gn.ReLU()]
+        model = gn.Sequential([*layers, gn.Dense(16, 10, rng=1)], output="softmax")
+        model.fit(X, y, epochs=1, optimizer="sgd", seed=0, kernel=kernel, callbacks=[seen])
+        weights[kernel] = model.get_weights()
+    assert seen.fused is not None and weights["numba"].size == 784 * 16 + 16 * 10 + 10
+    np.testing.assert_allclose(weights["numba"], weights["numpy"], rtol=1e-4, atol=1e-5)

@@ -1,7 +1,8 @@
 """The network, optimizer and learning-rate schedule ``glassnet train`` builds from its settings.
 
 The architecture comes from ``--arch 784-16-16-10``, a layer spec such as
-``--arch conv32-pool-conv64-pool-dense128`` (see `architecture`) or ``--hidden 16,16`` and must
+``--arch conv32-pool-conv64-pool-dense128``, a TOML model config ``--arch model.toml`` (see
+`architecture`) or ``--hidden 16,16`` and must
 fit the data; image folders train a small CNN with augmentation unless told otherwise. The
 optimizer and its learning rate default to a good pair for the hidden activation.
 """
@@ -15,7 +16,13 @@ import numpy as np
 import glassnet as gn
 
 from .application import UserError
-from .architecture import build_cnn, image_shape, is_layer_spec
+from .architecture import (
+    build_cnn,
+    build_from_model_config,
+    image_shape,
+    is_layer_spec,
+    is_model_config,
+)
 from .data import Data
 from .options import DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, MAX_PARAMETERS
 
@@ -31,6 +38,16 @@ def build_model(data: Data, options: dict[str, Any]) -> gn.Sequential:
             n_outputs = 1
     if options["arch"] and options["hidden"]:
         raise UserError("Give the architecture as --arch or as --hidden, not both.")
+    if is_model_config(options["arch"]):
+        model = build_from_model_config(
+            str(options["arch"]).strip(),
+            image_shape(data.preprocessing) or (n_features,),
+            n_outputs,
+            output,
+            options["seed"],
+        )
+        model.class_names = data.class_names
+        return model
     if is_layer_spec(options["arch"]):
         model = build_cnn(
             str(options["arch"]),

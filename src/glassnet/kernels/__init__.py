@@ -76,3 +76,22 @@ def compiled_forward() -> ModuleType:
     from . import forward as module
 
     return module
+
+
+@functools.cache
+def compiled_training() -> ModuleType:
+    """The compiled one-call training step (`glassnet.kernels.training`), imported on first use."""
+    # NOTE: a lazy import of the heavy optional package numba (≈ 0.3 s), for import time.
+    from . import training as module
+
+    return module
+
+
+@functools.cache
+def compiled_conv() -> ModuleType:
+    """The compiled window work of convolution and pooling (`glassnet.kernels.conv`), imported
+    on first use."""
+    # NOTE: a lazy import of the heavy optional package numba (≈ 0.3 s), for import time.
+    from . import conv as module
+
+    return module

@@ -21,7 +21,7 @@ from ..nn import activations
 from ..nn.dense import Dense
 from ..nn.layer import Layer
 from ..parameter import Buffer, Parameter, pack_parameters
-from ..train import loop, optimizers
+from ..train import fused, loop, optimizers
 from ..train.callbacks import Callback, History
 from ..train.loop import Communicator, FitRun, TrainingState
 from ..train.optimizers import Optimizer
@@ -402,40 +402,7 @@ class Sequential:
     def _compiled_layout(self) -> tuple[np.ndarray | None, int, int]:
         """The layout rows of `glassnet.kernels.forward` for this network, its outputs per
         sample and its multiply-adds per sample; (None, 0, 0) where the kernel does not apply."""
-        compiled = kernels.compiled_forward()
-        codes: dict[type[Layer], int] = {
-            activations.Sigmoid: compiled.SIGMOID,
-            activations.Tanh: compiled.TANH,
-            activations.ReLU: compiled.RELU,
-            activations.Identity: compiled.IDENTITY,
-        }
-        if self.dtype not in (np.float32, np.float64) or len(self.input_shape) != 1:
-            return None, 0, 0
-        values = self._values
-        base, itemsize = values.__array_interface__["data"][0], values.itemsize
-
-        def offset(array: np.ndarray) -> int:
-            # where a parameter's view starts in the packed vector (-1: not a C-ordered view)
-            if not (array.flags.c_contiguous and np.shares_memory(array, values)):
-                return -1
-            return (array.__array_interface__["data"][0] - base) // itemsize
-
-        rows, source, target, width, macs = [], -1, 0, self.n_inputs, 0
-        for layer in self.layers:
-            if type(layer) is Dense:
-                w = offset(layer.W.value)
-                b = -2 if layer.b is None else offset(layer.b.value)
-                if w < 0 or b == -1:
-                    return None, 0, 0
-                macs += layer.n_inputs * layer.n_neurons
-                width_in, width = width, layer.n_neurons
-                rows.append((compiled.DENSE, width_in, width, w, max(b, -1), source, target))
-            elif type(layer) in codes:
-                rows.append((codes[type(layer)], width, width, -1, -1, source, target))
-            else:
-                return None, 0, 0
-            source, target = target, target + width
-        return np.array(rows, dtype=np.int64), target + width, macs
+        return fused.chain_layout(self.layers, self._values, self.input_shape, self.dtype)
 
     def _raw_outputs(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         if len(X) <= batch_size:
@@ -575,8 +542,10 @@ class Sequential:
             How the hot elementwise work runs (the loss gradient, activations, and the update of
             an optimizer fit builds by name): NumPy, or compiled numba kernels (the ``fast``
             extra); "auto": numba when installed. Default: each keeps its own ``kernel``
-            ("auto" unless set). Same seed → bit-identical weights on each path; the two paths
-            agree to float rounding.
+            ("auto" unless set), and the step runs layer by layer. Given and resolving to numba,
+            a small chain of Dense layers and elementwise activations trains each batch in one
+            compiled call where `glassnet.train.fused.blocker` allows it. Same seed →
+            bit-identical weights on each path; the paths agree to float rounding.
 
         Returns
         -------

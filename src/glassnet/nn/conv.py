@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import initializers
+from .. import initializers, kernels
 from ..errors import ShapeError, check_positive_int
 from ..parameter import Parameter
 from .layer import Layer
 from .options import MAX_SIZE, Option
 from .registry import register
-from .windows import Windows, output_size, padding_of, pair
+from .windows import Windows, chunks, compiled_path, output_size, padding_of, pair
 
 
 @register
@@ -44,6 +44,16 @@ class Conv2D(Layer):
         ``kh·kw·C`` in and ``F`` out.
     dtype, rng
         As for `Dense`.
+    kernel : "auto", "numpy" or "numba"
+        col2im (the input gradient's sum over windows) as NumPy slices or as one compiled
+        gather (`glassnet.kernels.conv`, the same bits); "auto" takes numba when it is
+        installed; `fit`'s own ``kernel=`` sets it. im2col and the matrix products are the
+        same on both paths (a strided copy, BLAS).
+
+    Memory: the window matrix of a batch is ``batch·H_out·W_out·kh·kw·C`` numbers. A batch
+    whose matrix would pass ``max_window_bytes`` (64 MiB; a class attribute) is split into
+    chunks of samples, each through the same product; backward then rebuilds each chunk's
+    windows instead of keeping them all, so a prediction over 8,192 images holds one chunk's.
 
     Shapes
     ------
@@ -65,6 +75,7 @@ class Conv2D(Layer):
     """
 
     input_rank = 3
+    max_window_bytes = 64 << 20
     options = {
         "n_channels": Option("int", required=True, low=1, high=MAX_SIZE),
         "n_filters": Option("int", required=True, low=1, high=MAX_SIZE),
@@ -90,8 +101,11 @@ class Conv2D(Layer):
         dtype: Any = np.float32,
         rng: np.random.Generator | int | None = None,
         name: str | None = None,
+        kernel: str = "auto",
     ) -> None:
         super().__init__(name)
+        kernels.resolve(kernel)  # an unknown name, or "numba" without numba: a clear error now
+        self.kernel = kernel
         self.n_channels = check_positive_int(n_channels, "n_channels")
         self.n_filters = check_positive_int(n_filters, "n_filters")
         self.kernel_size = pair(kernel_size, "kernel_size")
@@ -105,6 +119,7 @@ class Conv2D(Layer):
         self.b = Parameter(np.empty(self.n_filters, self._dtype)) if use_bias else None
         self.windows = Windows(self.kernel_size, self.stride, self.padding)
         self._cols: np.ndarray | None = None  # (batch·H_out·W_out, kh·kw·C), for dL/dW
+        self._x: np.ndarray | None = None  # (N, H, W, C) when the batch went in chunks
         self._x_shape: tuple[int, int, int, int] | None = None  # (N, H, W, C)
         self._ones = np.ones(0, dtype=self._dtype)  # (N·H_out·W_out,), for the bias gradient
         self.reset_parameters(rng)
@@ -124,31 +139,72 @@ class Conv2D(Layer):
         x_nhwc = x.transpose(0, 2, 3, 1)  # a view: channels last inside
         n, h, w, _ = x_nhwc.shape
         h_out, w_out = self.windows.output_size(h, w, self.describe())
-        cols = self.windows.im2col(x_nhwc).reshape(n * h_out * w_out, -1)  # (N·Ho·Wo, K)
-        self._cols, self._x_shape = cols, x_nhwc.shape
-        z = cols.dot(self.W.value)  # (N·Ho·Wo, F): one matrix product for the whole batch
+        k, f = self.W.shape
+        parts = self._chunks(n, h_out * w_out)
+        self._x_shape = x_nhwc.shape
+        if len(parts) == 1:
+            cols = self.windows.im2col(x_nhwc).reshape(n * h_out * w_out, k)
+            self._cols, self._x = cols, None  # (N·Ho·Wo, K), kept for dL/dW
+            z = cols.dot(self.W.value)  # (N·Ho·Wo, F): one matrix product for the whole batch
+        else:
+            # a chunk of samples at a time; backward rebuilds each chunk's windows from x
+            self._cols, self._x = None, x_nhwc
+            z = np.empty((n * h_out * w_out, f), dtype=self._dtype)
+            for part in parts:
+                cols = self.windows.im2col(x_nhwc[part]).reshape(-1, k)
+                np.dot(
+                    cols,
+                    self.W.value,
+                    out=z[part.start * h_out * w_out : part.stop * h_out * w_out],
+                )
         if self.b is not None:
             z += self.b.value
         # a channels-first view of channels-last memory; the next conv's transpose undoes it
-        return z.reshape(n, h_out, w_out, self.n_filters).transpose(0, 3, 1, 2)
+        return z.reshape(n, h_out, w_out, f).transpose(0, 3, 1, 2)
+
+    def _chunks(self, n: int, positions: int) -> list[slice]:
+        """The batch's chunks of samples: one unless its windows pass ``max_window_bytes``."""
+        per_sample = positions * self.W.shape[0] * self._dtype.itemsize
+        return chunks(n, per_sample, self.max_window_bytes)
 
     def backward(self, grad_z: np.ndarray) -> np.ndarray | None:
         # dL/dW = colsᵀ · dL/dz, dL/db = Σ dL/dz, dL/dcols = dL/dz · Wᵀ, then col2im
-        if self._cols is None or self._x_shape is None:
+        if self._x_shape is None or (self._cols is None and self._x is None):
             raise RuntimeError(f"{self.describe()}: backward() called before forward().")
         n, f, h_out, w_out = grad_z.shape
         g = np.ascontiguousarray(grad_z.transpose(0, 2, 3, 1)).reshape(-1, f)  # (N·Ho·Wo, F)
-        self._cols.T.dot(g, out=self.W.grad)
         if self.b is not None:
             # Σ over the batch and positions as a product with ones: one BLAS call (as in Dense)
             if len(self._ones) != len(g):
                 self._ones = np.ones(len(g), dtype=self._dtype)
             self._ones.dot(g, out=self.b.grad)
-        if not self.input_grad:
-            return None
+        # NOTE: with one input channel the compiled gather adds one number per step and was
+        # slower than the offset loop (measured); only a first layer has one, and training
+        # never asks for its input gradient
+        compiled = self.n_channels > 1 and compiled_path(self.kernel, self._dtype)
         kh, kw = self.kernel_size
-        grad_cols = g.dot(self.W.value.T).reshape(n, h_out, w_out, kh, kw, self.n_channels)
-        return self.windows.col2im(grad_cols, self._x_shape).transpose(0, 3, 1, 2)
+        if self._cols is not None:  # the whole batch's windows, kept by forward
+            self._cols.T.dot(g, out=self.W.grad)
+            if not self.input_grad:
+                return None
+            grad_cols = g.dot(self.W.value.T).reshape(n, h_out, w_out, kh, kw, self.n_channels)
+            return self.windows.col2im(grad_cols, self._x_shape, compiled).transpose(0, 3, 1, 2)
+        assert self._x is not None
+        grad_x = np.empty(self._x_shape, dtype=self._dtype) if self.input_grad else None
+        for index, part in enumerate(self._chunks(n, h_out * w_out)):
+            x_part = self._x[part]
+            cols = self.windows.im2col(x_part).reshape(-1, self.W.shape[0])
+            g_part = g[part.start * h_out * w_out : part.stop * h_out * w_out]
+            if index == 0:
+                cols.T.dot(g_part, out=self.W.grad)
+            else:
+                self.W.grad += cols.T.dot(g_part)
+            if grad_x is not None:
+                grad_cols = g_part.dot(self.W.value.T).reshape(
+                    len(x_part), h_out, w_out, kh, kw, self.n_channels
+                )
+                grad_x[part] = self.windows.col2im(grad_cols, x_part.shape, compiled)
+        return None if grad_x is None else grad_x.transpose(0, 3, 1, 2)
 
     # ------------------------------------------------------------------ shapes and state
 

@@ -6,11 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ShapeError
 from .layer import Layer
 from .options import MAX_SIZE, Option
 from .registry import register
-from .windows import Windows, output_size, pair
+from .windows import Windows, compiled_path, output_size, pair
 
 
 class _Pool2D(Layer):
@@ -66,25 +67,47 @@ class MaxPool2D(_Pool2D):
     """Max pooling: y = max over each ``pool_size`` window (stride: ``pool_size`` by default).
 
     The gradient flows to the window's maximum only (the first one on a tie, as in PyTorch).
+    ``kernel`` ("auto", "numpy", "numba"; `fit` sets it) runs 2×2 tiles of stride 2 compiled
+    (`glassnet.kernels.conv`), with the same results bit for bit; other windows use NumPy.
 
     Shapes
     ------
     x : (batch, C, H, W) → y : (batch, C, H_out, W_out), H_out = ⌊(H − k)/s⌋ + 1
     """
 
-    def __init__(self, pool_size: Any = 2, stride: Any = None, name: str | None = None) -> None:
+    def __init__(
+        self,
+        pool_size: Any = 2,
+        stride: Any = None,
+        name: str | None = None,
+        kernel: str = "auto",
+    ) -> None:
         super().__init__(pool_size, stride, name)
+        kernels.resolve(kernel)  # an unknown name, or "numba" without numba: a clear error now
+        self.kernel = kernel
         self._where: np.ndarray | None = None  # (N, H_out, W_out, C): the offset of each max
+        self._tiles: tuple[np.ndarray, np.ndarray] | None = None  # compiled: (x, y) NHWC
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y, self._where = self.windows.max(self._channels_last(x))  # (N, Ho, Wo, C)
+        x_nhwc = self._channels_last(x)
+        if self.windows.tiles_2x2() and compiled_path(self.kernel, x.dtype):
+            # NOTE: backward reads this x and y again; layers never write into their input
+            self._tiles, self._where = self.windows.max_2x2(x_nhwc), None
+            return self._tiles[1].transpose(0, 3, 1, 2)
+        y, self._where = self.windows.max(x_nhwc)  # (N, Ho, Wo, C)
+        self._tiles = None
         return y.transpose(0, 3, 1, 2)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        if self._where is None or self._x_shape is None:
+        if (self._where is None and self._tiles is None) or self._x_shape is None:
             raise RuntimeError(f"{self.describe()}: backward() called before forward().")
         g = grad_y.transpose(0, 2, 3, 1)
-        return self.windows.max_backward(g, self._where, self._x_shape).transpose(0, 3, 1, 2)
+        if self._tiles is not None:
+            grad = self.windows.max_2x2_backward(g, *self._tiles)
+        else:
+            assert self._where is not None
+            grad = self.windows.max_backward(g, self._where, self._x_shape)
+        return grad.transpose(0, 3, 1, 2)
 
 
 @register

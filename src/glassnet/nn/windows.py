@@ -19,7 +19,12 @@ copies a strided view of all windows (``sliding_window_view``) in one operation.
 
 The window, padding and gradient buffers belong to the `Windows` object and are reused from
 batch to batch (reallocated only when the batch shape changes), so memory stays bounded by one
-batch's windows.
+batch's windows; `Conv2D` bounds that further by splitting a batch whose window matrix would
+pass ``max_window_bytes`` into chunks of samples (`chunks`).
+
+The layers' ``kernel=`` argument chooses compiled loops (`glassnet.kernels.conv`) for col2im
+(``compiled=True``) and for max pooling over 2×2 tiles (`max_2x2`). The NumPy code here is the
+reference they are tested against; both give the same bits as this code.
 
 Channels-last inside: a channels-first batch ``x`` of shape (N, C, H, W) is passed as the view
 ``x.transpose(0, 2, 3, 1)``, which costs nothing; the windows' last axis is then the channel,
@@ -33,6 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import kernels
 from ..errors import ShapeError
 
 Pair = tuple[int, int]
@@ -98,6 +104,23 @@ def output_size(
     return (padded_h - kernel[0]) // stride[0] + 1, (padded_w - kernel[1]) // stride[1] + 1
 
 
+def chunks(n_samples: int, bytes_per_sample: int, max_bytes: int) -> list[slice]:
+    """Slices of ``range(n_samples)`` holding at most ``max_bytes`` of windows each (at least one
+    sample per slice): the whole batch in one slice when it fits."""
+    step = max(1, max_bytes // max(1, bytes_per_sample))
+    return [slice(start, min(start + step, n_samples)) for start in range(0, n_samples, step)]
+
+
+def compiled_path(kernel: str, dtype: np.dtype) -> bool:
+    """Does a layer with this ``kernel=`` choice run its windows compiled? numba for float32
+    and float64 only (other dtypes keep the NumPy path)."""
+    return (
+        kernel != "numpy"
+        and kernels.resolve(kernel) == "numba"
+        and dtype in (np.float32, np.float64)
+    )
+
+
 class Windows:
     """The windows of one layer's kernel over channels-last batches, with reused buffers.
 
@@ -110,7 +133,7 @@ class Windows:
     def __init__(self, kernel: Pair, stride: Pair, padding: Padding = (0, 0, 0, 0)) -> None:
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self._padded: np.ndarray | None = None  # (N, Hp, Wp, C), zero borders
-        self._cols: np.ndarray | None = None  # (N, H_out, W_out, kh, kw, C)
+        self._cols: np.ndarray | None = None  # flat, holding (N, H_out, W_out, kh, kw, C)
         self._grad_padded: np.ndarray | None = None  # (N, Hp, Wp, C)
 
     def output_size(self, height: int, width: int, describe: str = "The layer") -> Pair:
@@ -136,15 +159,18 @@ class Windows:
             for b in range(kw):
                 yield a, b, rows, slice(b, b + sw * (w_out - 1) + 1, sw)
 
-    def _grad_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """The zeroed (N, Hp, Wp, C) buffer gradients are added into."""
+    def _grad_buffer(
+        self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = True
+    ) -> np.ndarray:
+        """The (N, Hp, Wp, C) buffer gradients are added into, zeroed unless ``zero=False``."""
         if (
             self._grad_padded is None
             or self._grad_padded.shape != shape
             or self._grad_padded.dtype != dtype
         ):
             self._grad_padded = np.empty(shape, dtype=dtype)
-        self._grad_padded.fill(0)
+        if zero:
+            self._grad_padded.fill(0)
         return self._grad_padded
 
     def _padded_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -164,12 +190,15 @@ class Windows:
         """
         n, h, w, c = x.shape
         h_out, w_out = self.output_size(h, w)
-        xp = self._pad(x)
         shape = (n, h_out, w_out, *self.kernel, c)
-        if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
-            self._cols = np.empty(shape, dtype=x.dtype)
-        cols = self._cols
+        size = n * h_out * w_out * self.kernel[0] * self.kernel[1] * c
+        # one flat buffer that only grows: a smaller batch (a batch's last chunk, the epoch's
+        # last batch) uses its beginning instead of allocating a buffer of its own
+        if self._cols is None or self._cols.size < size or self._cols.dtype != x.dtype:
+            self._cols = np.empty(size, dtype=x.dtype)
+        cols = self._cols[:size].reshape(shape)
         (kh, kw), (sh, sw) = self.kernel, self.stride
+        xp = self._pad(x)
         if c == 1 and kh * kw <= 9:
             # one strided copy per kernel offset, over all samples, pixels and channels at once
             for a, b, rows, columns in self._offsets(h_out, w_out):
@@ -183,10 +212,19 @@ class Windows:
             np.copyto(cols.transpose(0, 1, 2, 5, 3, 4), windows[:, :h_out, :w_out])
         return cols
 
-    def col2im(self, grad_cols: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    def col2im(
+        self, grad_cols: np.ndarray, input_shape: tuple[int, ...], compiled: bool = False
+    ) -> np.ndarray:
         """The adjoint of `im2col`: (N, H_out, W_out, kh, kw, C) → (N, H, W, C), summing the
         gradients of overlapping windows. Returns a view into this object's buffer."""
         _, h_out, w_out = grad_cols.shape[:3]
+        if compiled:  # one gather per input position, straight into the unpadded buffer
+            grad = self._grad_buffer(tuple(input_shape), grad_cols.dtype, zero=False)
+            sh, sw = self.stride
+            kernels.compiled_conv().col2im(
+                grad_cols, grad, sh, sw, self.padding[0], self.padding[2]
+            )
+            return grad
         grad = self._grad_buffer(self._padded_shape(input_shape), grad_cols.dtype)
         for a, b, rows, columns in self._offsets(h_out, w_out):
             grad[:, rows, columns, :] += grad_cols[:, :, :, a, b, :]
@@ -202,13 +240,12 @@ class Windows:
         tie as in PyTorch: (N, H, W, C) → two (N, H_out, W_out, C) arrays."""
         n, h, w, c = x.shape
         h_out, w_out = self.output_size(h, w)
+        where_dtype = np.uint8 if self.kernel[0] * self.kernel[1] < 256 else np.intp
         xp = self._pad(x)
         offsets = self._offsets(h_out, w_out)
         _, _, rows, columns = next(offsets)
         y = xp[:, rows, columns, :].copy()
-        where = np.zeros(
-            y.shape, dtype=np.uint8 if self.kernel[0] * self.kernel[1] < 256 else np.intp
-        )
+        where = np.zeros(y.shape, dtype=where_dtype)
         better = np.empty(y.shape, dtype=bool)
         for a, b, rows, columns in offsets:
             candidate = xp[:, rows, columns, :]
@@ -218,7 +255,10 @@ class Windows:
         return y, where
 
     def max_backward(
-        self, grad_y: np.ndarray, where: np.ndarray, input_shape: tuple[int, ...]
+        self,
+        grad_y: np.ndarray,
+        where: np.ndarray,
+        input_shape: tuple[int, ...],
     ) -> np.ndarray:
         """The gradient of `max`: each window's gradient to its maximum. (N, H_out, W_out, C)
         → (N, H, W, C), a view into this object's buffer."""
@@ -230,6 +270,30 @@ class Windows:
             np.multiply(grad_y, where == a * kw + b, out=picked)
             grad[:, rows, columns, :] += picked
         return self._unpad(grad, input_shape)
+
+    # The compiled max pooling of 2×2 tiles (`glassnet.kernels.conv`): no offsets recorded,
+    # backward finds each tile's first maximum again from x and y.
+
+    def tiles_2x2(self) -> bool:
+        """Are these windows the 2×2 tiles of stride 2 (no padding) the compiled pool handles?"""
+        return self.kernel == (2, 2) and self.stride == (2, 2) and not any(self.padding)
+
+    def max_2x2(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`max` of 2×2 tiles, compiled: (N, H, W, C) → (x as a C-contiguous array (a copy only
+        if it was not one), y (N, H // 2, W // 2, C)). Backward needs both."""
+        x = np.ascontiguousarray(x)
+        n, h, w, c = x.shape
+        self.output_size(h, w)
+        y = np.empty((n, h // 2, w // 2, c), dtype=x.dtype)
+        kernels.compiled_conv().max_pool_2x2(x, y)
+        return x, y
+
+    def max_2x2_backward(self, grad_y: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The gradient of `max_2x2`, the same numbers as `max_backward`: (N, H // 2, W // 2, C)
+        → (N, H, W, C), this object's buffer."""
+        grad = self._grad_buffer(x.shape, grad_y.dtype, zero=False)
+        kernels.compiled_conv().max_pool_2x2_backward(x, y, np.ascontiguousarray(grad_y), grad)
+        return grad
 
     def mean(self, x: np.ndarray) -> np.ndarray:
         """Each window's mean: (N, H, W, C) → (N, H_out, W_out, C)."""

@@ -36,6 +36,7 @@ import numpy as np
 from .. import kernels
 from ..errors import DataError, TrainingDivergedError, check_positive_int, check_real
 from ..losses import Loss
+from . import fused
 from .callbacks import Callback, History, PrintProgress
 from .optimizers import Optimizer
 
@@ -144,6 +145,8 @@ class FitRun:
     weights: np.ndarray | None = None  # (n,) per-sample loss weights, None for unweighted
     # callbacks that look at each batch's outputs (`Callback.on_batch_outputs`; one process)
     output_callbacks: list[Callback] = field(default_factory=list)
+    # the compiled one-call step (`glassnet.train.fused`) when the run allows it, else None
+    fused: fused.FusedStep | None = None
 
     @property
     def n_batches(self) -> int:
@@ -321,6 +324,8 @@ def fit(
         X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator, weights
     )
     run.output_callbacks = output_callbacks
+    if fused.blocker(model, run, path) is None:
+        run.fused = fused.FusedStep(model, run)
     params = {
         "epochs": epochs,
         "batches": run.n_batches,
@@ -377,14 +382,19 @@ def train_epoch(
     classify = model.output != "identity"
     width = label_width(model.output, run.y)
     random_layers = [layer for layer in model.layers if layer.uses_rng]
+    compiled = run.fused
     for batch in range(state.batch, run.n_batches):
-        xb, yb = run.batch(batch)  # with a communicator: this rank's share only
-        if comm is None:
+        if compiled is not None:  # forward, loss, backward and the update in one compiled call
+            batch_loss, n_correct = compiled.step(run.rows(batch))
+            n_seen = run.global_batch_size(batch)
+        elif comm is None:
+            xb, yb = run.batch(batch)
             weights = run.batch_weights(batch)
             seen = run.outputs_hook(batch) if run.output_callbacks else None
             batch_loss, n_correct = forward_backward(model, run.loss, xb, yb, weights, seen)
             n_seen = len(xb)
         else:  # one Allreduce: the global batch's mean gradient, its sums and a Ctrl-C
+            xb, yb = run.batch(batch)  # this rank's share only
             shard = run.shard_in_batch(batch)
             for layer in random_layers:  # they draw for the global batch, keep these rows
                 layer.batch_shard = shard
@@ -393,7 +403,8 @@ def train_epoch(
             )
         if not math.isfinite(batch_loss):
             diverged(model, last_finite, state, batch_loss, run.history)
-        run.optimizer.step()
+        if compiled is None:
+            run.optimizer.step()
         state.batch = batch + 1
         state.total_loss += batch_loss * n_seen
         state.seen += n_seen

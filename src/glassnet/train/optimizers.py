@@ -75,6 +75,8 @@ class Optimizer:
     def find_targets(self) -> None:
         """Update the packed buffer as one array when the parameters tile one (see module doc)."""
         packed = flat_view(self.parameters)
+        # the one Parameter spanning the packed buffer (None when the parameters are not packed)
+        self.packed = packed
         self._targets = [packed] if packed is not None else self.parameters
         self._compilable = all(map(compilable, self._targets))
 
@@ -97,14 +99,28 @@ class Optimizer:
             else:
                 clip_gradients(self._targets, self.clip_norm)
         for param in self._targets:
-            state = self.state.get(param.name)
-            if state is None:
-                state = self.state[param.name] = self._new_state(param)
+            state = self.state_for(param)
             if compiled:
                 self._update_compiled(param, state, lr, scale)
             else:
                 self._update(param, state, lr)
         self.iterations += 1
+
+    def state_for(self, param: Parameter) -> dict[str, Any]:
+        """The state of ``param`` (or of the packed buffer, ``self.packed``), created if new."""
+        state = self.state.get(param.name)
+        if state is None:
+            state = self.state[param.name] = self._new_state(param)
+        return state
+
+    def fused_rule(self, lr: float) -> tuple[str, tuple[np.ndarray, ...], tuple, tuple] | None:
+        """The next step's update of the packed buffer, for a compiled training step that makes
+        it itself (`glassnet.train.fused`): ``(rule, state arrays, scalars, flags)`` as the
+        kernels of `glassnet.kernels.training` take them, or None when this optimizer (or its
+        gradient clipping, which needs the whole gradient first) has no such rule. The caller
+        counts the step (``iterations``) once it is made.
+        """
+        return None
 
     def _new_state(self, param: Parameter) -> dict[str, Any]:
         # "scratch" is a work buffer, so updates allocate nothing after the first step.
@@ -254,6 +270,16 @@ class SGD(Optimizer):
             np.multiply(v, lr, out=scratch)
             w -= scratch  # w − lr·v
 
+    def fused_rule(self, lr):
+        if self.packed is None or self.clip_norm is not None:
+            return None
+        state = self.state_for(self.packed)
+        v = state.get("velocity", state["scratch"])  # (not read without momentum)
+        scalars, flags = kernels.compiled_updates().sgd_arguments(
+            v.dtype, lr, self.momentum, self.weight_decay, self.nesterov, 1.0
+        )
+        return "sgd", (flat(v),), scalars, flags
+
     def _update_compiled(self, param, state, lr, scale):
         v = state.get("velocity", state["scratch"])  # (not read without momentum)
         kernels.compiled_updates().sgd(
@@ -338,9 +364,26 @@ class Adam(Optimizer):
         scratch *= step_size
         param.value -= scratch
 
-    def _update_compiled(self, param, state, lr, scale):
+    def _corrected(self, lr: float) -> tuple[float, float]:
+        """ε′ = ε·√(1−β₂ᵗ) and step = lr·√(1−β₂ᵗ)/(1−β₁ᵗ) of the next step t (see `_update`)."""
         t = self.iterations + 1
         root_correction = math.sqrt(1.0 - self.beta2**t)
+        return self.epsilon * root_correction, lr * root_correction / (1.0 - self.beta1**t)
+
+    def fused_rule(self, lr):
+        if self.packed is None or self.clip_norm is not None:
+            return None
+        state = self.state_for(self.packed)
+        eps, step = self._corrected(lr)
+        decay = self.weight_decay
+        scalars, flags = kernels.compiled_updates().adam_arguments(
+            state["m"].dtype, self.beta1, self.beta2, eps, step, decay, self.decoupled,
+            1.0 - lr * decay, 1.0,
+        )  # fmt: skip
+        return "adam", (flat(state["m"]), flat(state["v"])), scalars, flags
+
+    def _update_compiled(self, param, state, lr, scale):
+        eps, step = self._corrected(lr)
         decay = self.weight_decay
         kernels.compiled_updates().adam(
             flat(param.value),
@@ -349,8 +392,8 @@ class Adam(Optimizer):
             flat(state["v"]),
             self.beta1,
             self.beta2,
-            self.epsilon * root_correction,
-            lr * root_correction / (1.0 - self.beta1**t),
+            eps,
+            step,
             decay,
             self.decoupled,
             1.0 - lr * decay,  # AdamW's shrink factor

@@ -1,0 +1,172 @@
+"""The compiled training step: a small network's mini-batch in one numba call (issue 12).
+
+On the seed network (784-16-16-10 sigmoid, batch 32) the textbook step of `glassnet.train.loop`
+is some sixty NumPy calls on arrays of 16 numbers, each costing about a microsecond whatever its
+size. `FusedStep` runs the same step — gather, forward, softmax cross-entropy, backward and the
+optimizer's update over the packed buffer — as one compiled call
+(`glassnet.kernels.training`). `fit` takes it when every condition of `blocker` holds; the
+layer-by-layer NumPy code stays the reference it is tested against (same weights to float
+rounding; bit-identical run to run).
+
+After a compiled step every parameter's ``.grad`` holds the batch's gradient, as after the
+NumPy step; the layers' caches for backward (inputs, activations) are not filled.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..losses import SoftmaxCrossEntropy
+from ..nn import activations
+from ..nn.dense import Dense
+from .optimizers import SGD, Adam, AdamW, Optimizer
+
+# Multiply-adds per sample up to which the compiled step runs: where the sixty calls it saves
+# weigh. Its matrix products are BLAS calls too (numba's np.dot, through SciPy's OpenBLAS: a
+# second BLAS thread pool beside NumPy's), and on the wide network (668k multiply-adds a sample)
+# it was no faster than the layer-by-layer step (6,400 images, same process, under load: best
+# epoch 3.5 against 2.9 s with 2 BLAS threads, 0.58 against 0.63 s with 1), so that one stays
+# layer by layer. The seed network has 13k.
+FUSED_MAX_MACS = 1 << 16
+
+# The activations the compiled chain computes, by the code of `glassnet.kernels.forward`.
+CHAIN_ACTIVATIONS = {
+    activations.Sigmoid: "SIGMOID",
+    activations.Tanh: "TANH",
+    activations.ReLU: "RELU",
+    activations.Identity: "IDENTITY",
+}
+
+
+def chain_layout(
+    layers: list[Any], values: np.ndarray, input_shape: tuple[int, ...], dtype: np.dtype
+) -> tuple[np.ndarray | None, int, int]:
+    """The rows of `glassnet.kernels.forward.LAYOUT` for a chain of Dense layers and elementwise
+    activations whose parameters are views of ``values``; its outputs per sample (every layer's
+    width plus the classes) and its multiply-adds per sample. (None, 0, 0) where it does not
+    apply (another layer type, a parameter outside ``values``, a dtype other than float32/64).
+    """
+    compiled = kernels.compiled_forward()
+    if dtype not in (np.float32, np.float64) or len(input_shape) != 1:
+        return None, 0, 0
+    base, itemsize = values.__array_interface__["data"][0], values.itemsize
+
+    def offset(array: np.ndarray) -> int:
+        # where a parameter's view starts in the packed vector (-1: not a C-ordered view)
+        if not (array.flags.c_contiguous and np.shares_memory(array, values)):
+            return -1
+        return (array.__array_interface__["data"][0] - base) // itemsize
+
+    rows, source, target, width, macs = [], -1, 0, input_shape[0], 0
+    for layer in layers:
+        if type(layer) is Dense and layer.dtype == dtype:
+            w = offset(layer.W.value)
+            b = -2 if layer.b is None else offset(layer.b.value)
+            if w < 0 or b == -1:
+                return None, 0, 0
+            macs += layer.n_inputs * layer.n_neurons
+            width_in, width = width, layer.n_neurons
+            rows.append((compiled.DENSE, width_in, width, w, max(b, -1), source, target))
+        elif type(layer) in CHAIN_ACTIVATIONS:
+            code = getattr(compiled, CHAIN_ACTIVATIONS[type(layer)])
+            rows.append((code, width, width, -1, -1, source, target))
+        else:
+            return None, 0, 0
+        source, target = target, target + width
+    return np.array(rows, dtype=np.int64), target + width, macs
+
+
+def blocker(model: Any, run: Any, path: str | None) -> str | None:
+    """Why `fit` cannot take the compiled step for this run, or None when it can.
+
+    ``run`` is the `glassnet.train.loop.FitRun`, ``path`` what fit's ``kernel=`` resolved to
+    (None when not given: each part then keeps its own kernel, and fit runs the textbook step
+    layer by layer, exactly as a loop written by hand would). The compiled step computes the
+    textbook step under these conditions, and nothing else: ``kernel="auto"`` or ``"numba"``
+    given to fit and resolving to numba, every part's kernel on numba too (an optimizer given to
+    fit keeps its own), one process, no sample weights, no callback that reads the batch outputs,
+    the softmax cross-entropy on class ids, SGD/Adam/AdamW without gradient clipping over the
+    packed parameters, a chain of Dense layers and elementwise activations starting with a Dense
+    layer, of at most `FUSED_MAX_MACS` multiply-adds per sample.
+    """
+    if path != "numba":
+        return "fit's kernel= is not 'auto' or 'numba' resolving to numba"
+    optimizer, loss = run.optimizer, run.loss
+    choices = [optimizer.kernel, loss.kernel] + [
+        layer.kernel for layer in model.layers if isinstance(layer, activations.Activation)
+    ]
+    if any(kernels.resolve(choice) != "numba" for choice in choices):
+        return "a kernel choice is numpy"
+    if run.communicator is not None:
+        return "data parallel"
+    if run.weights is not None:
+        return "sample weights"
+    if run.output_callbacks:
+        return "a callback reads the batch outputs"
+    if type(loss) is not SoftmaxCrossEntropy or model.output != "softmax":
+        return "not a softmax cross-entropy"
+    y = run.y
+    if y.ndim != 1 or y.dtype.kind not in "iu" or not y.flags.c_contiguous:
+        return "targets are not class ids"
+    X = run.X
+    if X.ndim != 2 or X.dtype != model.dtype or not X.flags.c_contiguous:
+        return "inputs are not a C-contiguous (n, features) array of the model's dtype"
+    if type(optimizer) not in (SGD, Adam, AdamW) or optimizer.clip_norm is not None:
+        return "the optimizer has no compiled step (SGD, Adam, AdamW without clip_norm)"
+    packed = optimizer.packed
+    if packed is None or packed.grad.size != model.n_parameters:
+        return "the optimizer does not update the model's packed parameters"
+    layout, _, macs = chain_layout(model.layers, packed.value, model.input_shape, model.dtype)
+    if layout is None or type(model.layers[0]) is not Dense:
+        return "not a chain of Dense layers and elementwise activations, Dense first"
+    if macs > FUSED_MAX_MACS:
+        return f"too big ({macs:,} multiply-adds a sample, over {FUSED_MAX_MACS:,}: layer by layer)"
+    return None
+
+
+class FusedStep:
+    """forward → loss → backward → update of one mini-batch as one compiled call.
+
+    Build it when `blocker` returns None. ``step(rows)`` trains on ``X[rows]`` and returns the
+    batch's mean loss and correct count, as `glassnet.train.loop.forward_backward` does; the
+    update is made only when the loss is finite (then ``optimizer.iterations`` advances).
+    """
+
+    def __init__(self, model: Any, run: Any) -> None:
+        self.optimizer: Optimizer = run.optimizer
+        packed = self.optimizer.packed
+        assert packed is not None  # checked by blocker
+        self.values, self.grads = packed.value, packed.grad
+        self.layout, total, _ = chain_layout(
+            model.layers, self.values, model.input_shape, model.dtype
+        )
+        self.X, self.y = run.X, run.y
+        n = run.batch_size
+        self.acts = np.empty(n * total, model.dtype)  # every layer's output, (n, width) blocks
+        self.deltas = np.empty(n * total, model.dtype)  # dL/d(each of them)
+        self.xb = np.empty((n, model.n_inputs), model.dtype)  # the gathered batch
+        self.all_rows = np.arange(len(self.X), dtype=np.int64)  # for slices (no shuffle)
+        self.kernels = kernels.compiled_training()
+
+    def step(self, rows: slice | np.ndarray) -> tuple[float, int]:
+        """Train on the rows ``rows`` of X (a slice, or the epoch order's indices)."""
+        if isinstance(rows, slice):
+            rows = self.all_rows[rows]
+        optimizer = self.optimizer
+        rule = optimizer.fused_rule(optimizer.current_learning_rate)
+        assert rule is not None  # checked by blocker
+        name, state, scalars, flags = rule
+        dtype = self.values.dtype
+        arrays = (self.X, self.y, rows, self.values, self.grads, self.layout)
+        buffers = (self.acts, self.deltas, self.xb)
+        numbers = np.array(scalars, dtype=dtype), np.array(flags, dtype=np.int64)
+        run = self.kernels.sgd_step if name == "sgd" else self.kernels.adam_step
+        total, correct = run(*arrays, *buffers, *state, *numbers)
+        loss = float(total) / len(rows)
+        if math.isfinite(loss):
+            optimizer.iterations += 1
+        return loss, int(correct)
