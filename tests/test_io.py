@@ -310,7 +310,8 @@ def test_save_refuses_a_description_the_loader_would_refuse(tmp_path):
     with pytest.raises(
         ValueError,
         match=r"^This model cannot be saved: its header would take 17,000,\d{3} bytes, more "
-        r"than the 16,777,216 a model file may hold, so it would not load back\.",
+        r"than the 16,777,216 a model file may hold, so it would not load back\. Keep large data "
+        r"out of the metadata, preprocessing and history\.$",
     ):
         gn.io.save(model, tmp_path / "m.safetensors", metadata={"notes": "x" * 17_000_000})
     with pytest.raises(
