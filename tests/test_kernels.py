@@ -425,7 +425,7 @@ def test_fit_takes_the_compiled_step_only_where_it_computes_the_textbook_step(mn
     assert blocked(kernel="numpy")
     assert blocked(optimizer="rmsprop")
     assert blocked(sample_weight=np.linspace(0.5, 1.5, len(X)))
-    assert blocked(callbacks=[LearningMap()])  # reads every batch's outputs
+    assert not blocked(callbacks=[LearningMap()])  # it reads the compiled step's logits
     assert blocked(build=lambda: gn.MLP([784, 512, 10], seed=0))  # too big to gain
     dropout = [gn.Dense(784, 16), gn.ReLU(), gn.Dropout(0.2), gn.Dense(16, 10)]
     assert blocked(build=lambda: gn.Sequential(dropout, output="softmax"))
@@ -434,6 +434,27 @@ def test_fit_takes_the_compiled_step_only_where_it_computes_the_textbook_step(mn
     mine = gn.MLP([784, 16, 10], seed=0)  # an optimizer given to fit keeps its own kernel
     assert blocked(build=lambda: mine, optimizer=gn.SGD(mine.parameters(), kernel="numpy"))
     assert blocked(labels=np.eye(10, dtype=np.float32)[y])  # one-hot rows, not class ids
+
+
+@needs_numba
+def test_a_learning_map_sees_the_compiled_steps_logits_as_the_numpy_steps(mnist_test):
+    # the map does not change the training: with it the compiled step is still taken, the
+    # weights are those of a fit without it, and the map matches the NumPy step's map
+    X, y = mnist_test[0][:1000], mnist_test[1][:1000]
+    maps, trained = {}, {}
+    for kernel in ("numpy", "auto", "auto-no-map"):
+        model = gn.MLP([784, 16, 16, 10], activation="sigmoid", seed=0)
+        maps[kernel] = LearningMap()
+        callbacks = [] if kernel == "auto-no-map" else [maps[kernel]]
+        path = kernel.removesuffix("-no-map")
+        model.fit(X, y, epochs=3, optimizer="sgd", seed=0, kernel=path, callbacks=callbacks)
+        trained[kernel] = model.get_weights()
+    assert np.array_equal(trained["auto"], trained["auto-no-map"])
+    assert not np.array_equal(trained["auto"], trained["numpy"])  # the compiled step ran
+    compiled, reference = maps["auto"].statistics(), maps["numpy"].statistics()
+    np.testing.assert_allclose(compiled.confidence, reference.confidence, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(compiled.variability, reference.variability, rtol=0, atol=1e-4)
+    assert compiled.confidence.std() > 0.01  # a map of real numbers, not of a constant
 
 
 @needs_numba

@@ -112,6 +112,29 @@ def test_a_branch_without_changes_is_bit_identical_and_one_with_changes_follows_
     assert code == 0 and stdout.strip().startswith("identical")
 
 
+def test_a_branch_that_changes_the_optimizer_says_it_starts_fresh(parent, runs):
+    """The parent trained with adam (relu's default); a branch to sgd cannot carry adam's
+    moments over: it trains, says so in one line and in its receipt, and verifies."""
+    out = runs / "to-sgd"
+    code, _, stderr = run(
+        "train", "--from", str(parent), "--at-epoch", "2", "--optimizer", "sgd", "--lr", "0.01",
+        "--epochs", "3", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "note: the optimizer changes from adam to sgd at epoch 2" in stderr
+    assert "fresh state" in stderr and stderr.count("\n") == 1
+    receipt = json.loads((out / "receipt.json").read_text())
+    assert receipt["segments"][-1]["optimizer_state"] == "fresh"
+    assert history(out)["loss"][:2] == history(parent)["loss"][:2]
+    code, stdout, _ = run("verify", str(out))
+    assert code == 0 and stdout.strip().startswith("identical")
+    same = runs / "same-optimizer"  # the same type keeps the parent's state, and says nothing
+    code, _, stderr = run("train", "--from", str(parent), "--at-epoch", "2", "--out", str(same))
+    assert code == 0 and "note:" not in stderr
+    receipt = json.loads((same / "receipt.json").read_text())
+    assert receipt["segments"][-1]["optimizer_state"] == "continued"
+
+
 def test_verify_says_identical_and_refuses_data_that_no_longer_matches(parent, runs):
     code, stdout, _ = run("verify", str(parent))
     assert (code, stdout.strip().split(" (")[0]) == (0, "identical")

@@ -6,13 +6,16 @@ in Debian's headless Chromium.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from lab_helpers import ServerThread
 from starlette.testclient import TestClient
 from test_lab_browser import browser  # noqa: F401  (the shared headless Chromium fixture)
 
+from glassnet import datasets
 from glassnet.lab import server
 
 pytest.importorskip("typer")
@@ -69,6 +72,38 @@ def test_the_map_and_an_example_are_served(runs_client):
     assert example["confidence"] == pytest.approx(learning_map["confidence"][0], abs=1e-4)
 
 
+def test_any_example_of_the_map_has_its_image_and_can_be_found_by_rank(runs_client, runs_dir):
+    """The run keeps the 200 hardest inputs; the lab reads the others from Fashion-MNIST."""
+    learning_map = runs_client.get("/api/runs/mapped/map").json()
+    index = learning_map["index"][learning_map["rank"].index(500)]  # far beyond the kept 200
+    example = runs_client.get("/api/runs/mapped/examples/500?by=rank").json()
+    assert (example["index"], example["rank"], example["pixels_note"]) == (index, 500, None)
+    train = datasets.load("fashion-mnist", "train")
+    np.testing.assert_allclose(example["pixels"], train.X[index], atol=1e-4)
+    assert (
+        runs_client.get(f"/api/runs/mapped/examples/{index}").json()["pixels"]
+        == (example["pixels"])
+    )
+    reply = runs_client.get("/api/runs/mapped/examples/0?by=size")
+    assert reply.status_code == 400 and "by must be" in reply.json()["error"]
+
+
+def test_an_example_whose_data_changed_has_no_image_and_says_why(runs_dir, model_dir, tmp_path):
+    changed = tmp_path / "runs" / "changed"
+    shutil.copytree(runs_dir / "mapped", changed)
+    with np.load(changed / "map_examples.npz") as file:
+        kept = dict(file)
+    kept["X"] = 1.0 - kept["X"]  # not the rows of the Fashion-MNIST found here
+    np.savez(changed / "map_examples.npz", **kept)
+    app = server.create_app(None, model_dir, runs_dir=tmp_path / "runs")
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        hardest = client.get("/api/runs/changed/examples/0?by=rank").json()
+        assert hardest["pixels"] is not None  # kept in the run itself
+        later = client.get("/api/runs/changed/examples/600?by=rank")
+    assert later.status_code == 200 and later.json()["pixels"] is None
+    assert "not what the run trained on" in later.json()["pixels_note"]
+
+
 @pytest.mark.parametrize(
     ("path", "status", "message"),
     [
@@ -77,6 +112,7 @@ def test_the_map_and_an_example_are_served(runs_client):
         ("/api/runs/branch/map", 404, "has no learning map"),
         ("/api/runs/..%2Fetc/map", 404, ""),
         ("/api/runs/mapped/examples/99999", 404, "has 720"),
+        ("/api/runs/mapped/examples/720?by=rank", 404, "No rank '720'"),
         ("/api/runs/mapped/examples/-1", 404, "No example"),
     ],
 )
@@ -105,6 +141,11 @@ def test_clicking_the_map_shows_the_example(browser, runs_dir, model_dir):  # no
         tab.mouse.click(box["x"] + x * box["width"] / 420, box["y"] + y * box["height"] / 360)
         tab.wait_for_function("window.runsView.shown !== undefined")
         text = tab.inner_text("#example-text")
+        shown = tab.evaluate("window.runsView.shown.rank")
+        tab.click("#rank-easier")  # page on through the ranking, past the clicked example
+        tab.wait_for_function(f"window.runsView.shown.rank === {shown + 1}")
+        after = tab.evaluate("window.runsView.shown")
         context.close()
     assert "given" in text and "predicted" in text and "confidence" in text
+    assert len(after["pixels"]) == 784 and after["index"] != -1
     assert problems == []

@@ -104,6 +104,7 @@ def fit_segment(
             callbacks=callbacks,
             seed=options["seed"],
             communicator=communicator,
+            kernel=options.get("kernel"),
         )
     return model.fit(
         dataset.X_train,
@@ -116,6 +117,9 @@ def fit_segment(
         callbacks=callbacks,
         seed=options["seed"],
         resume=resume,
+        # "auto": the compiled training step where it applies (glassnet.train.fused). Runs
+        # written before --kernel existed have none and trained layer by layer: None replays that.
+        kernel=options.get("kernel"),
     )
 
 
@@ -189,9 +193,28 @@ class Branch:
     options: dict[str, Any]
 
     @property
+    def new_optimizer(self) -> bool:
+        """Whether the branch changes the optimizer's type (which then starts afresh)."""
+        return optimizer_name(self.options) != optimizer_name(self.receipt["config"])
+
+    @property
     def segments(self) -> list[dict[str, Any]]:
         parent = {"run": str(self.parent), "epoch": self.epoch}
-        return [*self.receipt["segments"], {"options": self.options, "parent": parent}]
+        state = "fresh" if self.new_optimizer else "continued"
+        segment = {"options": self.options, "parent": parent, "optimizer_state": state}
+        return [*self.receipt["segments"], segment]
+
+    def optimizer_note(self) -> str | None:
+        """One line saying that a new optimizer type starts with fresh state; None if the
+        branch keeps its parent's optimizer (and so its moments, momentum and step count)."""
+        if not self.new_optimizer:
+            return None
+        before, after = optimizer_name(self.receipt["config"]), optimizer_name(self.options)
+        return (
+            f"note: the optimizer changes from {before} to {after} at epoch {self.epoch}: {after} "
+            f"starts with fresh state (none of {before}'s moments, momentum or step count); the "
+            "weights and the data order continue from the checkpoint."
+        )
 
 
 def check_branch_data(branch: Branch, data_sha256: str) -> None:

@@ -126,7 +126,8 @@ def optimizer_choice(options: dict[str, Any]) -> tuple[str, float]:
 def make_optimizer(model: gn.Sequential, options: dict[str, Any]) -> gn.optimizers.Optimizer:
     name, rate = optimizer_choice(options)
     extra = {"momentum": options["momentum"]} if name == "sgd" else {}
-    return gn.optimizers.get(name, model.parameters(), learning_rate=rate, **extra)
+    kernel = options.get("kernel", "auto")
+    return gn.optimizers.get(name, model.parameters(), learning_rate=rate, kernel=kernel, **extra)
 
 
 def make_schedule(options: dict[str, Any], rate: float):

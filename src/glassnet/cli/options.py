@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import kernels
 from .application import UserError
 
 try:
@@ -46,7 +47,10 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "limit": None,
     "data_dir": None,
     "out": None,
+    "kernel": "auto",
 }
+#: ``--kernel``: the compiled kernels (numba, the ``fast`` extra) or NumPy's reference code.
+KERNELS = ("auto", "numpy", "numba")
 
 
 #: The allowed range of each numeric setting: (low, high), both included; None = unbounded.
@@ -99,6 +103,14 @@ def check_options(options: dict[str, Any]) -> None:
         isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1e6
     ):
         raise UserError(f"--learning-rate must be a number above 0 (e.g. 0.1), got {rate!r}.")
+    kernel = options.get("kernel", "auto")
+    if kernel not in KERNELS:
+        raise UserError(f"--kernel must be one of {', '.join(KERNELS)}; got {kernel!r}.")
+    if kernel == "numba" and not kernels.numba_installed():
+        raise UserError(
+            "--kernel numba needs numba, which is not installed: pip install 'glassnet[fast]', "
+            "or use --kernel auto (numba when installed, else NumPy) or --kernel numpy."
+        )
     if options.get("arch") is not None and not str(options["arch"]).strip():
         raise UserError("--arch must be layer sizes joined by '-', e.g. 784-16-16-10; got ''.")
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,22 @@ def _blas_from_numpy() -> dict[str, Any]:
     }
 
 
+def numba_version() -> str | None:
+    """numba's version, or None when it is not installed (read without importing numba)."""
+    try:
+        return metadata.version("numba")
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def environment() -> dict[str, Any]:
     """The software a rerun must match to give bit-identical weights."""
     return {
         "glassnet": gn.__version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
+        # the compiled kernels (fit's kernel="auto" takes them when numba is installed)
+        "numba": numba_version(),
         "blas": blas_info(),
         "platform": platform.platform(),
     }

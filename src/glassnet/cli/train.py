@@ -119,6 +119,13 @@ def train(
     out: Annotated[
         str | None, typer.Option(help="Run directory (default runs/<data>-<time>).")
     ] = None,
+    kernel: Annotated[
+        str | None,
+        typer.Option(
+            help="auto (default): numba's compiled kernels when installed, else NumPy; numpy: "
+            "NumPy's reference code only; numba: the compiled kernels or an error."
+        ),
+    ] = None,
     config: Annotated[
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
@@ -126,7 +133,8 @@ def train(
         bool,
         typer.Option(
             "--map",
-            help="Record a learning map: map.png, hard.csv (hardest first) and hard.png.",
+            help="Record a learning map: map.png, hard.csv (hardest first) and hard.png. To "
+            "find mislabelled images, train a CNN: --arch conv16-pool-conv32-pool-dense64.",
         ),
     ] = False,
     keep: Annotated[
@@ -183,6 +191,8 @@ def train(
         return
     if summary.get("warning"):
         STATE.error_console.print(plain(summary["warning"]))
+    if summary.get("note"):
+        STATE.error_console.print(plain(summary["note"]), soft_wrap=True)  # one line
     show_scores(scores, class_names, title=f"Test set: {summary['test_samples']:,} samples")
     key = "accuracy" if "accuracy" in scores else "r2"
     ranks = f", {communicator.size} MPI ranks" if communicator is not None else ""
@@ -272,6 +282,8 @@ def _fit_and_write(
         chosen_optimizer = branch_optimizer(
             branch.checkpoint.optimizer, model, branch.receipt["config"], options
         )
+        if branch.optimizer_note():
+            STATE.say(plain(str(branch.optimizer_note())), soft_wrap=True)  # again at the end
     else:
         model = build_model(dataset, options)
         chosen_optimizer = make_optimizer(model, options)
@@ -331,6 +343,10 @@ def _fit_and_write(
     }
     if watch.warning:
         summary["warning"] = watch.warning
+    if branch is not None:
+        summary["optimizer_state"] = "fresh" if branch.new_optimizer else "continued"
+        if branch.optimizer_note():
+            summary["note"] = branch.optimizer_note()
     if communicator is not None:
         summary["ranks"] = communicator.size
     return summary, scores, dataset.class_names

@@ -29,6 +29,10 @@ def environment_differences(receipt: dict[str, Any], now: dict[str, Any]) -> lis
     for key in ("glassnet", "python", "numpy"):
         if receipt.get(key) != now[key]:
             found.append(f"{key} {receipt.get(key)} → {now[key]}")
+    if "numba" in receipt and receipt["numba"] != now["numba"]:  # receipts since --kernel
+        found.append(
+            f"numba {receipt['numba'] or 'not installed'} → {now['numba'] or 'not installed'}"
+        )
     before, blas = receipt.get("blas") or {}, now["blas"]
     for key, label in (("name", "BLAS"), ("version", "BLAS version"), ("threads", "threads")):
         if before.get(key) != blas[key]:

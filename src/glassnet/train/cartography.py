@@ -12,7 +12,11 @@ their label. Mislabelled examples gather there, so the ranking (`statistics`) pu
 
 Memory: one float32 per example per epoch (``probabilities``, (epochs, n)), plus per example one
 uint16 count of correct epochs and one int32 last prediction: 4·epochs + 6 bytes per example
-(60,000 examples × 10 epochs: 2.76 MB).
+(60,000 examples × 10 epochs: 2.76 MB), and a fixed buffer of `PENDING_ROWS` outputs.
+
+Speed: a batch's outputs are only copied into that buffer; the softmax, the gather of p(label)
+and the argmax run once per `PENDING_ROWS` rows. Done per batch of 32, NumPy's per-call cost
+of the small reductions dominated: ~60 µs a batch, against ~13 µs buffered (CPU time).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from ..errors import DataError
 from .callbacks import Callback
 
 __all__ = ["LearningMap", "MapStatistics", "load_map"]
+
+PENDING_ROWS = 4096  # outputs buffered before they are turned into p(label): 4096 rows × classes
 
 
 @dataclass
@@ -67,13 +73,19 @@ class LearningMap(Callback):
     >>> learning_map.statistics().ranking[:10]                 # doctest: +SKIP
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pending_rows: int = PENDING_ROWS) -> None:
         self.probabilities = np.zeros((0, 0), np.float32)
         self.labels = np.zeros(0, np.int64)
         self.predicted = np.zeros(0, np.int32)
         self.correct = np.zeros(0, np.uint16)
         self._epoch = 0
         self._binary = False
+        self._capacity = int(pending_rows)
+        # outputs not yet recorded: rows [0, _filled) of _pending, examples _pending_index
+        self._pending = np.zeros((0, 0), np.float32)
+        self._pending_index = np.zeros(0, np.int64)
+        self._filled = 0
+        self._positions = np.zeros(0, np.int64)  # arange(n): a batch's rows as indices
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         model = self.model
@@ -95,25 +107,56 @@ class LearningMap(Callback):
         self.probabilities = np.full((epochs, n), np.nan, np.float32)
         self.predicted = np.zeros(n, np.int32)
         self.correct = np.zeros(n, np.uint16)
+        self._pending = np.zeros((self._capacity, model.n_outputs), np.float32)
+        self._pending_index = np.zeros(self._capacity, np.int64)
+        self._positions = np.arange(n)
+        self._filled = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
         self._epoch = epoch
 
     def on_batch_outputs(self, rows: np.ndarray | slice, outputs: np.ndarray) -> None:
-        labels = self.labels[rows]  # (batch,)
+        """Keep a copy of the batch's outputs (the loss may reuse the array); `flush` reads them."""
+        count = len(outputs)
+        if self._filled + count > self._capacity:
+            self.flush()
+        if count > self._capacity:  # a batch larger than the buffer: record it at once
+            self._record(self._positions[rows], outputs)
+            return
+        stop = self._filled + count
+        self._pending[self._filled : stop] = outputs
+        self._pending_index[self._filled : stop] = self._positions[rows]
+        self._filled = stop
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.flush()
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        self.flush()  # an epoch stopped in the middle (Ctrl-C, a callback)
+
+    def flush(self) -> None:
+        """Record the buffered outputs into ``probabilities``, ``predicted`` and ``correct``."""
+        if self._filled:
+            filled, self._filled = self._filled, 0
+            self._record(self._pending_index[:filled], self._pending[:filled])
+
+    def _record(self, rows: np.ndarray, outputs: np.ndarray) -> None:
+        """p(label), the prediction and its correctness of examples ``rows`` (m,) from their
+        raw outputs (m, classes), all seen in the current epoch."""
+        labels = self.labels[rows]  # (m,)
         if self._binary:
             z = outputs[:, 0].astype(np.float32)  # the logit of class 1
             z_label = np.where(labels == 1, z, -z)  # log-odds of the label
             p_label = 1.0 / (1.0 + np.exp(-z_label))
             predicted = (z > 0).astype(np.int32)
         else:
-            z = outputs.astype(np.float32, copy=False)  # (batch, classes)
+            z = outputs.astype(np.float32, copy=False)  # (m, classes)
             n_classes = z.shape[1]
             true = np.arange(len(labels)) * n_classes + labels  # flat index of each label
-            z_label = z.ravel().take(true)
-            shifted = z - z.max(axis=1, keepdims=True)
+            top = z.max(axis=1)  # (m,)
+            z_label = z.ravel().take(true) - top
             # p(label) = e^(z_label − max) / Σ e^(z − max): stable for any logits
-            p_label = np.exp(z_label - z.max(axis=1)) / np.exp(shifted).sum(axis=1)
+            p_label = np.exp(z_label) / np.exp(z - top[:, None]).sum(axis=1)
             predicted = z.argmax(axis=1).astype(np.int32)
         self.probabilities[self._epoch, rows] = p_label
         self.predicted[rows] = predicted

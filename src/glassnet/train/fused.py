@@ -88,10 +88,11 @@ def blocker(model: Any, run: Any, path: str | None) -> str | None:
     layer by layer, exactly as a loop written by hand would). The compiled step computes the
     textbook step under these conditions, and nothing else: ``kernel="auto"`` or ``"numba"``
     given to fit and resolving to numba, every part's kernel on numba too (an optimizer given to
-    fit keeps its own), one process, no sample weights, no callback that reads the batch outputs,
-    the softmax cross-entropy on class ids, SGD/Adam/AdamW without gradient clipping over the
-    packed parameters, a chain of Dense layers and elementwise activations starting with a Dense
-    layer, of at most `FUSED_MAX_MACS` multiply-adds per sample.
+    fit keeps its own), one process, no sample weights, the softmax cross-entropy on class ids,
+    SGD/Adam/AdamW without gradient clipping over the packed parameters, a chain of Dense layers
+    and elementwise activations starting with a Dense layer, of at most `FUSED_MAX_MACS`
+    multiply-adds per sample. Callbacks that read the batch outputs (a learning map) get the
+    compiled step's logits (`FusedStep.outputs`).
     """
     if path != "numba":
         return "fit's kernel= is not 'auto' or 'numba' resolving to numba"
@@ -105,8 +106,6 @@ def blocker(model: Any, run: Any, path: str | None) -> str | None:
         return "data parallel"
     if run.weights is not None:
         return "sample weights"
-    if run.output_callbacks:
-        return "a callback reads the batch outputs"
     if type(loss) is not SoftmaxCrossEntropy or model.output != "softmax":
         return "not a softmax cross-entropy"
     y = run.y
@@ -151,6 +150,14 @@ class FusedStep:
         self.xb = np.empty((n, model.n_inputs), model.dtype)  # the gathered batch
         self.all_rows = np.arange(len(self.X), dtype=np.int64)  # for slices (no shuffle)
         self.kernels = kernels.compiled_training()
+        self.n_rows = 0  # the last step's batch size
+
+    def outputs(self) -> np.ndarray:
+        """The last step's raw outputs (logits), shape (n_rows, classes): a view, valid until
+        the next step. The forward pass computed them before the update, as in the NumPy step.
+        """
+        width, start = self.layout[-1, 2], self.layout[-1, 6] * self.n_rows
+        return self.acts[start : start + self.n_rows * width].reshape(self.n_rows, width)
 
     def step(self, rows: slice | np.ndarray) -> tuple[float, int]:
         """Train on the rows ``rows`` of X (a slice, or the epoch order's indices)."""
@@ -166,6 +173,7 @@ class FusedStep:
         numbers = np.array(scalars, dtype=dtype), np.array(flags, dtype=np.int64)
         run = self.kernels.sgd_step if name == "sgd" else self.kernels.adam_step
         total, correct = run(*arrays, *buffers, *state, *numbers)
+        self.n_rows = len(rows)
         loss = float(total) / len(rows)
         if math.isfinite(loss):
             optimizer.iterations += 1

@@ -387,6 +387,8 @@ def train_epoch(
         if compiled is not None:  # forward, loss, backward and the update in one compiled call
             batch_loss, n_correct = compiled.step(run.rows(batch))
             n_seen = run.global_batch_size(batch)
+            if run.output_callbacks:  # e.g. a learning map: the forward's logits
+                run.outputs_hook(batch)(compiled.outputs())
         elif comm is None:
             xb, yb = run.batch(batch)
             weights = run.batch_weights(batch)

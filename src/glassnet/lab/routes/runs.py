@@ -6,15 +6,22 @@ GET /api/runs                          every run in the runs directory: epochs, 
 GET /api/runs/{run}/map                the learning map: per example confidence, variability,
                                        correctness, label and prediction (`MAX_POINTS` at most:
                                        the hardest `HARDEST` and an even sample of the others)
-GET /api/runs/{run}/examples/{index}   one training example: its statistics, rank, and its
-                                       pixels if the run kept them (the hardest ones)
+GET /api/runs/{run}/examples/{index}   one training example: its statistics, rank and pixels;
+                                       ``?by=rank``: the example ranked ``{index}`` (0: hardest)
 =====================================  =========================================================
+
+Pixels of any example: the run keeps those of its 200 hardest (``glassnet train --map``); the
+others are read back from the run's training data — a named data set (MNIST, Fashion-MNIST)
+from disk, read once per process and checked against the kept rows; an image folder's file
+through the model's own preprocessing. Where neither works (a CSV table, data moved or
+changed), ``pixels`` is null and ``pixels_note`` says why.
 
 Runs are read only directly inside the runs directory, by plain names; nothing is written.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -24,6 +31,7 @@ import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ... import datasets
 from ...errors import DataError
 from ...io import read_metadata
 from ...train.cartography import MapStatistics, load_map
@@ -143,24 +151,77 @@ async def get_map(request: Request) -> Response:
     )
 
 
+@functools.lru_cache(maxsize=2)
+def named_training_rows(name: str, data_dir: str | None) -> np.ndarray:
+    """The training images of a named data set as flat rows in [0, 1]: (n, h·w) float32.
+
+    Read once per process (Fashion-MNIST: 0.19 GB), from disk only: the lab never downloads.
+    """
+    return datasets.load(name, "train", data_dir=data_dir, download=False).X
+
+
+def example_pixels(path: Path, index: int) -> tuple[np.ndarray | None, str | None]:
+    """The input of training example ``index`` of run ``path`` as a flat row, or None and why."""
+    try:
+        with np.load(path / EXAMPLES_FILE, allow_pickle=False) as file:
+            kept_index, kept_X = file["index"], file["X"]
+    except (OSError, KeyError, ValueError):
+        kept_index, kept_X = np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    kept_X = kept_X.reshape(len(kept_index), -1)  # a CNN's (n, C, H, W) kept as rows
+    found = np.flatnonzero(kept_index == index)
+    if found.size:
+        return kept_X[found[0]], None
+    config = _json(path / "config.json")
+    config = config if isinstance(config, dict) else {}
+    source = config.get("data")
+    if source in ("mnist", "fashion-mnist"):
+        data_dir = config.get("data_dir")
+        try:
+            rows = named_training_rows(str(source), str(data_dir) if data_dir else None)
+        except (OSError, ValueError) as error:
+            return None, f"the {source} training data cannot be read here ({error})"
+        # the data read now must be what the run trained on: compare the rows it kept
+        if (
+            index >= len(rows)
+            or kept_index.size
+            and (
+                kept_index.max() >= len(rows)
+                or kept_X.shape[1] != rows.shape[1]
+                or not np.array_equal(rows[kept_index], kept_X)
+            )
+        ):
+            return None, f"the {source} training data here is not what the run trained on"
+        return rows[index], None
+    paths = _json(path / "map_paths.json")
+    if isinstance(paths, list) and index < len(paths) and isinstance(paths[index], str):
+        try:
+            preprocessing = read_metadata(path / "model.glassnet").get("preprocessing") or {}
+            image = datasets.load_image(paths[index])
+            return datasets.prepare_images(preprocessing, [image])[0], None
+        except (OSError, ValueError) as error:
+            return None, f"the image file {paths[index]} cannot be read ({error})"
+    return None, "the run keeps the inputs of its hardest examples only, and its data is no image"
+
+
 async def get_example(request: Request) -> Response:
     path = run_path(runs_dir_of(request), request.path_params["run"])
     stats = read_map(path)
     text = request.path_params["index"]
+    by_rank = request.query_params.get("by", "index")
+    if by_rank not in ("index", "rank"):
+        raise LabError(400, f"by must be 'index' or 'rank', got {by_rank!r}.")
+    what = "example" if by_rank == "index" else "rank"
     if not text.isdigit() or int(text) >= len(stats.ranking):
         raise LabError(
-            404, f"No example {text!r}: run {path.name!r} has {len(stats.ranking)} (0 to n−1)."
+            404,
+            f"No {what} {text!r}: run {path.name!r} has {len(stats.ranking)} examples (0 to n−1).",
         )
-    index = int(text)
-    rank = int(np.flatnonzero(stats.ranking == index)[0])
-    pixels = None
-    try:
-        with np.load(path / EXAMPLES_FILE, allow_pickle=False) as file:
-            kept = np.flatnonzero(file["index"] == index)
-            if kept.size:
-                pixels = np.round(file["X"][kept[0]].astype(np.float64), 4).tolist()
-    except (OSError, KeyError, ValueError):
-        pixels = None
+    if by_rank == "rank":
+        rank, index = int(text), int(stats.ranking[int(text)])
+    else:
+        index = int(text)
+        rank = int(np.flatnonzero(stats.ranking == index)[0])
+    pixels, note = example_pixels(path, index)
     n_classes = int(max(stats.labels.max(initial=0), stats.predicted.max(initial=0))) + 1
     names, shape = description(path, n_classes)
     return respond(
@@ -172,7 +233,8 @@ async def get_example(request: Request) -> Response:
             "confidence": float(stats.confidence[index]),
             "variability": float(stats.variability[index]),
             "correctness": float(stats.correctness[index]),
-            "pixels": pixels,
+            "pixels": None if pixels is None else np.round(pixels.astype(np.float64), 4).tolist(),
+            "pixels_note": note,
             "image_shape": shape,
         }
     )

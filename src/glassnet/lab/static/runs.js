@@ -1,5 +1,6 @@
 // glassnet lab: the runs section. Lists /api/runs; draws a run's learning map from
-// /api/runs/{run}/map on a canvas; a click shows the nearest example (/api/runs/{run}/examples/i).
+// /api/runs/{run}/map on a canvas; a click shows the nearest example (/api/runs/{run}/examples/i),
+// and the harder/easier buttons step through the whole ranking (…/examples/r?by=rank).
 "use strict";
 
 const runsView = { runs: [], map: null, run: null, example: null };
@@ -84,6 +85,7 @@ async function showMap(name, row) {
   runsView.map = await getJson(`/api/runs/${encodeURIComponent(name)}/map`);
   runsView.run = name;
   runsView.example = null;
+  runsView.shown = undefined;
   drawMap();
   document.getElementById("example-text").textContent =
     `${runsView.map.shown} of ${runsView.map.examples} examples shown (the hardest first).`;
@@ -91,23 +93,40 @@ async function showMap(name, row) {
 
 async function showExample(position) {
   const map = runsView.map;
-  runsView.example = position;
-  drawMap();
+  await showFetched(`${map.index[position]}`, position);
+}
+
+// Step through the ranking: rank ± 1 from the example shown (0: the hardest).
+async function stepRank(step) {
+  if (!runsView.map) return;
+  const current = runsView.shown ? runsView.shown.rank : -1;
+  const rank = Math.min(Math.max(current + step, 0), runsView.map.examples - 1);
+  await showFetched(`${rank}?by=rank`, null);
+}
+
+async function showFetched(what, position) {
+  const map = runsView.map;
   const example = await getJson(
-    `/api/runs/${encodeURIComponent(runsView.run)}/examples/${map.index[position]}`);
+    `/api/runs/${encodeURIComponent(runsView.run)}/examples/${what}`);
+  // the dot of the example, if the map draws it
+  runsView.example = position !== null ? position : map.index.indexOf(example.index);
+  if (runsView.example < 0) runsView.example = null;
+  drawMap();
   runsView.shown = example;
   const text = document.getElementById("example-text");
-  text.textContent = `#${example.index} (rank ${example.rank + 1}): given ${example.label}, ` +
-    `predicted ${example.predicted}; confidence ${example.confidence.toFixed(3)}, ` +
-    `variability ${example.variability.toFixed(3)}, correct ${Math.round(100 * example.correctness)}%` +
-    (example.pixels ? "" : " (image kept for the hardest examples only)");
+  text.textContent = `#${example.index} (rank ${example.rank + 1} of ${map.examples}): ` +
+    `given ${example.label}, predicted ${example.predicted}; ` +
+    `confidence ${example.confidence.toFixed(3)}, variability ${example.variability.toFixed(3)}, ` +
+    `correct ${Math.round(100 * example.correctness)}%` +
+    (example.pixels ? "" : ` (no image: ${example.pixels_note})`);
   const canvas = document.getElementById("example-canvas");
   const context = canvas.getContext("2d");
   context.clearRect(0, 0, canvas.width, canvas.height);
   if (example.pixels && example.image_shape) {
     const [h, w] = example.image_shape;
-    const low = Math.min(...example.pixels);
-    const high = Math.max(...example.pixels) || 1;
+    let low = Infinity;
+    let high = -Infinity;
+    for (const v of example.pixels) { low = Math.min(low, v); high = Math.max(high, v); }
     const cell = Math.floor(canvas.width / Math.max(h, w));
     example.pixels.forEach((v, k) => {
       const level = Math.round(255 * (1 - (v - low) / (high - low || 1)));
@@ -115,6 +134,21 @@ async function showExample(position) {
       context.fillRect((k % w) * cell, Math.floor(k / w) * cell, cell, cell);
     });
   }
+}
+
+function addRankButtons() {
+  const box = document.getElementById("map-example");
+  const bar = document.createElement("div");
+  bar.className = "rank-buttons";
+  [["harder", -1, "◀ harder"], ["easier", 1, "easier ▶"]].forEach(([name, step, label]) => {
+    const button = document.createElement("button");
+    button.id = `rank-${name}`;
+    button.textContent = label;
+    button.title = "the next example in the ranking (hardest first)";
+    button.addEventListener("click", () => stepRank(step).catch(console.error));
+    bar.appendChild(button);
+  });
+  box.appendChild(bar);
 }
 
 function nearest(event) {
@@ -134,6 +168,7 @@ function nearest(event) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  addRankButtons();
   document.getElementById("map-canvas").addEventListener("click", (event) => {
     if (runsView.map) showExample(nearest(event)).catch(console.error);
   });
