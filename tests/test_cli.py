@@ -218,8 +218,11 @@ USER_MISTAKES = {
         ["train", "mnist", "--arch", "100-16-10"],
         "must start with 784",
     ),
-    "csv without target": (["train", "{csv}"], "--target"),
-    "unknown activation": (["train", "mnist", "--activation", "swish"], "--activation"),
+    "csv without target": (["train", "{csv}"], "name the column to predict with --target"),
+    "unknown activation": (
+        ["train", "mnist", "--activation", "swish"],
+        "--activation must be one of ['leaky_relu', 'relu', 'sigmoid', 'tanh'], got 'swish'",
+    ),
     "model file missing": (["evaluate", "nope.glassnet", "mnist"], "No model file"),
 }
 

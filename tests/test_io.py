@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -19,6 +20,7 @@ import safetensors.numpy
 
 import glassnet as gn
 from glassnet.io import ModelFileError, atomic_write, read_metadata, remove_stale_temporaries
+from glassnet.io.model_file import saved_initializer
 
 
 def _data(n_inputs: int, n_samples: int = 64, seed: int = 0):
@@ -198,6 +200,144 @@ def test_initializers_are_kept_by_name_and_custom_ones_fail_clearly_on_reset(tmp
         loaded.layers[2].reset_parameters(0)
 
 
+def test_read_metadata_does_not_read_the_weights(tmp_path):
+    # The last 4 bytes are the last float32 weight: made NaN, load refuses the file, while
+    # read_metadata, which never reads the data area, still returns the document.
+    model = gn.MLP([3, 4, 2], seed=0)
+    model.save(tmp_path / "m.safetensors")
+    data = bytearray((tmp_path / "m.safetensors").read_bytes())
+    data[-4:] = np.array([np.nan], "<f4").tobytes()
+    (tmp_path / "m.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="holds NaN or infinite values"):
+        gn.load(tmp_path / "m.safetensors")
+    assert read_metadata(tmp_path / "m.safetensors")["config"] == model.get_config()
+
+
+@pytest.mark.parametrize(
+    ("saved", "value"),
+    [(0.25, 0.25), (-3, -3.0), ("constant(0.5)", 0.5), ("zeros", 0.0), ("constant(-2e-3)", -2e-3)],
+)
+def test_saved_initializers_are_rebuilt_by_name_or_number(saved, value):
+    init = saved_initializer(saved)
+    filled = init((2, 3), np.random.default_rng(0), np.float64)
+    assert filled.dtype == np.float64 and np.all(filled == value)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    ["my_init", "constant(abc)", "constant(nan)", "constant(inf)", "constanx(1.5)", "constant(1"],
+)
+def test_other_saved_initializers_fail_only_when_used(saved):
+    # Never evaluated: a name that is not a known initialiser or a finite constant(...) loads,
+    # and says what is missing when reset_parameters would draw from it.
+    init = saved_initializer(saved)
+    assert init.__name__ == saved
+    hint = "which a model file cannot hold. Set layer.weight_init (or bias_init) to a function"
+    with pytest.raises(
+        ValueError,
+        match=f"saved with the custom initializer {re.escape(repr(saved))}, {re.escape(hint)}",
+    ):
+        init((2, 3))
+
+
+def test_a_layer_without_config_and_a_dense_without_initializers_load_with_the_defaults():
+    # Optional in a file: a parameterless layer's "config", and Dense's weight_init, bias_init
+    # and use_bias (which fall back to the constructor's defaults).
+    model = gn.Sequential([gn.Dense(3, 4, rng=0), gn.ReLU(), gn.Dense(4, 2, rng=1)])
+    document = gn.io.model_document(model)
+    layers = document["config"]["layers"]
+    del layers[1]["config"]
+    del layers[0]["config"]["weight_init"], layers[0]["config"]["bias_init"]
+    del layers[2]["config"]["use_bias"]  # True by default: the file must hold dense_1.b
+    loaded = gn.load(io.BytesIO(gn.io.encode(gn.io.parameter_tensors(model), document)))
+    assert [type(layer).__name__ for layer in loaded.layers] == ["Dense", "ReLU", "Dense"]
+    assert loaded.get_config() == model.get_config()
+    assert loaded.layers[0].get_config()["weight_init"] == "glorot_uniform"
+    loaded.layers[0].reset_parameters(0)  # the defaults draw: glorot_uniform weights, zero bias
+    assert np.all(loaded.layers[0].b.value == 0) and np.all(loaded.layers[0].W.value != 0)
+
+
+def test_a_file_whose_config_has_no_input_shape_uses_the_documents():
+    # Files of older versions: the config has no input_shape, the document has. A CNN cannot
+    # infer (C, H, W) from its layers, so without the document's shape it would not build.
+    model = gn.Sequential(
+        [gn.Conv2D(1, 2, 3, rng=0), gn.Flatten(), gn.Dense(2 * 4 * 4, 2, rng=0)],
+        input_shape=(1, 6, 6),
+    )
+    document = gn.io.model_document(model)
+    del document["config"]["input_shape"]
+    loaded = gn.load(io.BytesIO(gn.io.encode(gn.io.parameter_tensors(model), document)))
+    assert loaded.input_shape == (1, 6, 6)
+    x = np.random.default_rng(0).random((3, 1, 6, 6), np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_save_names_a_weight_it_cannot_store_and_why():
+    model = gn.MLP([3, 4, 2], seed=0)
+    tensors = gn.io.parameter_tensors(model)
+    document = gn.io.model_document(model)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "This model cannot be saved: dense_0.W has dtype float16; files hold "
+            "['F32', 'F64', 'I64']."
+        ),
+    ):
+        gn.io.encode({**tensors, "dense_0.W": tensors["dense_0.W"].astype(np.float16)}, document)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "This model cannot be saved: format is 'glassnet-nope'; expected one of "
+            "('glassnet-model', 'glassnet-checkpoint')."
+        ),
+    ):
+        gn.io.encode(tensors, {**document, "format": "glassnet-nope"})
+    model.layers[2].W.value[1, 0] = np.inf
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Parameter dense_1.W holds NaN or infinite values, so the model cannot be saved "
+            "(it would not load back). Train again with a lower learning rate."
+        ),
+    ):
+        gn.io.parameter_tensors(model)
+
+
+def test_save_refuses_a_description_the_loader_would_refuse(tmp_path):
+    # Every file written loads back: the writer applies the reader's limits on the header's
+    # size and on its number of JSON values, and leaves nothing on disk when they are exceeded.
+    model = gn.MLP([3, 2], seed=0)
+    with pytest.raises(
+        ValueError,
+        match=r"^This model cannot be saved: its header would take 17,000,\d{3} bytes, more "
+        r"than the 16,777,216 a model file may hold, so it would not load back\. Keep large data "
+        r"out of the metadata, preprocessing and history\.$",
+    ):
+        gn.io.save(model, tmp_path / "m.safetensors", metadata={"notes": "x" * 17_000_000})
+    with pytest.raises(
+        ValueError,
+        match=r"^This model cannot be saved: the metadata holds about 1,\d{3},\d{3} JSON values, "
+        r"more than the 1,000,000",
+    ):
+        gn.io.save(model, tmp_path / "m.safetensors", metadata={"counts": [0] * 1_000_001})
+    assert list(tmp_path.iterdir()) == []
+    gn.io.save(model, tmp_path / "m.safetensors", metadata={"notes": "x" * 16_000_000})
+    assert gn.io.read_metadata(tmp_path / "m.safetensors")["metadata"]["notes"] == "x" * 16_000_000
+
+
+def test_saving_without_safetensors_says_how_to_install_it(tmp_path, monkeypatch):
+    # None in sys.modules makes `import safetensors.numpy` raise ImportError: the package
+    # missing, as on a machine without the io extra. Reading needs no safetensors.
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    message = (
+        'Saving model files needs the safetensors package: pip install "glassnet[io]" '
+        "(or pip install safetensors)."
+    )
+    with pytest.raises(ImportError, match=f"^{re.escape(message)}$"):
+        gn.MLP([3, 2], seed=0).save(tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_load_of_a_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         gn.load(tmp_path / "nothing.safetensors")
@@ -244,13 +384,18 @@ def test_save_refuses_class_names_that_do_not_fit_the_outputs(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "preprocessing",
-    [{"f": print}, {1: "a"}, {"x": math.inf}, {"x": {1, 2}}],
+    ("preprocessing", "error", "message"),
+    [
+        ({"f": print}, TypeError, r"preprocessing\['f'\] must hold JSON data .* got builtin_"),
+        ({1: "a"}, TypeError, r"preprocessing must have string keys, got \[1\]"),
+        ({"x": math.inf}, ValueError, r"preprocessing\['x'\] holds a non-finite number \(inf\)"),
+        ({"x": {1, 2}}, TypeError, r"preprocessing\['x'\] must hold JSON data .* got set\."),
+    ],
     ids=["function", "int-key", "infinity", "set"],
 )
-def test_save_refuses_metadata_that_is_not_json(tmp_path, preprocessing):
+def test_save_refuses_metadata_that_is_not_json(tmp_path, preprocessing, error, message):
     model = gn.MLP([3, 2, 2], seed=0)
-    with pytest.raises((TypeError, ValueError)):
+    with pytest.raises(error, match=message):
         gn.io.save(model, tmp_path / "m.safetensors", preprocessing=preprocessing)
     assert not os.listdir(tmp_path)
 

@@ -18,6 +18,8 @@ import pytest
 
 import glassnet as gn
 from glassnet.io import MAX_HEADER_BYTES, ModelFileError
+from glassnet.io.container import tensor_table
+from glassnet.io.errors import Invalid
 from json_fuzz import HOSTILE_VALUES, json_paths, replaced
 
 
@@ -108,13 +110,21 @@ def _cases() -> dict[str, Callable[[], bytes]]:
         # The frame: length field and header bytes.
         "empty-file": lambda: b"",
         "seven-bytes": lambda: b"\x00" * 7,
+        "eight-bytes": lambda: b"\x00" * 8,  # a length field of 0 and nothing else
         "header-length-zero": lambda: assemble(b""),
         "header-longer-than-file": lambda: assemble(HEADER, declared=len(VALID) * 2),
+        "header-4-bytes-past-the-end": lambda: assemble(
+            HEADER, declared=len(json.dumps(HEADER)) + len(PAYLOAD) + 4
+        ),
+        "header-over-the-cap": lambda: (
+            (MAX_HEADER_BYTES + 1).to_bytes(8, "little") + b"{" * (MAX_HEADER_BYTES + 1)
+        ),
         "header-declares-terabytes": lambda: assemble(HEADER, declared=2**40),
         "header-declares-2**64-1": lambda: assemble(HEADER, declared=2**64 - 1),
         "header-not-utf8": lambda: assemble(b'{"\xff\xfe": 1}'),
         "header-not-json": lambda: assemble(b"{not json at all"),
         "header-is-array": lambda: assemble(b"[1, 2, 3]"),
+        "header-is-a-long-string": lambda: assemble(b'"' + b"x" * 40 + b'"'),
         "header-padded-with-nul": lambda: assemble(json.dumps(HEADER).encode() + b"\x00" * 8),
         "header-deeply-nested": lambda: assemble(f'{{"x": {_nested(100_000)}}}'.encode()),
         "header-nested-65-levels": lambda: assemble(f'{{"x": {_nested(64)}}}'.encode()),
@@ -183,6 +193,11 @@ def _cases() -> dict[str, Callable[[], bytes]]:
         ),
         "offsets-leave-a-gap": lambda: with_header(
             lambda h: _set(h["dense_1.b"], "data_offsets", [b_begin, b_end]),
+            payload=PAYLOAD[:b_begin] + b"\x00" * 8 + PAYLOAD[b_begin:],
+        ),
+        # Eight unclaimed bytes before the last tensor, which moves past them.
+        "offsets-gap-between-tensors": lambda: with_header(
+            lambda h: _set(h["dense_1.b"], "data_offsets", [b_begin + 8, b_end + 8]),
             payload=PAYLOAD[:b_begin] + b"\x00" * 8 + PAYLOAD[b_begin:],
         ),
         "trailing-bytes": lambda: assemble(HEADER, PAYLOAD + b"\x00" * 16),
@@ -304,13 +319,26 @@ _NOT_PRINTABLE = "is not a printable string of 1 to 256 characters"
 REASONS = {
     "empty-file": "it has 0 bytes, fewer than the 8-byte header length",
     "seven-bytes": "it has 7 bytes, fewer than the 8-byte header length",
+    "eight-bytes": "the header should start with '{', got b''",
     "header-length-zero": "the header should start with '{', got b''",
-    "header-longer-than-file": r"its header claims 2,\d{3} bytes but the file has only 1,\d{3}",
+    "header-longer-than-file": (
+        r"its header claims 2,\d{3} bytes but the file has only 1,\d{3} after the length field "
+        r"\(truncated file, or not a safetensors file\)"
+    ),
+    "header-4-bytes-past-the-end": (
+        rf"its header claims {len(json.dumps(HEADER)) + len(PAYLOAD) + 4:,} bytes but the file "
+        rf"has only {len(json.dumps(HEADER)) + len(PAYLOAD):,} after the length field"
+    ),
+    "header-over-the-cap": (
+        "its header claims 16,777,217 bytes, more than the 16,777,216 allowed for a model's "
+        "description"
+    ),
     "header-declares-terabytes": "its header claims 1,099,511,627,776 bytes but the file has only",
     "header-declares-2**64-1": "its header claims 18,446,744,073,709,551,615 bytes but the file",
     "header-not-utf8": "the header is not valid UTF-8",
     "header-not-json": "the header is not valid JSON: Expecting property name",
     "header-is-array": r"the header should start with '\{', got b'\[1, 2, 3\]'",
+    "header-is-a-long-string": "the header should start with '{', got b'\"xxxxxxxxxxxxxxx'[.]",
     "header-padded-with-nul": "the header is not valid JSON: Extra data",
     "header-deeply-nested": "the header is nested more than 64 levels deep",
     "header-nested-65-levels": "the header is nested more than 64 levels deep",
@@ -328,11 +356,13 @@ REASONS = {
     "tensor-shape-transposed": (
         r"tensor 'dense_0.W' is F32 of shape \[4, 3\]; expected F32 of shape \[3, 4\]"
     ),
-    "tensor-shape-negative": r"has shape \[-4\]; expected a list of at most 8 non-negative",
-    "tensor-shape-float": r"has shape \[4.0\]; expected a list of at most 8 non-negative",
-    "tensor-shape-bool": r"has shape \[True\]; expected a list of at most 8 non-negative",
-    "tensor-shape-100-dims": "expected a list of at most 8 non-negative integers",
-    "tensor-shape-overflows-int64": "needs 5,316,911,983,139,663,491,615,228,241,121,378,304 bytes",
+    "tensor-shape-negative": r"'dense_0.b' has shape \[-4\]; expected a list of at most 8 non-ne",
+    "tensor-shape-float": r"'dense_0.b' has shape \[4.0\]; expected a list of at most 8 non-neg",
+    "tensor-shape-bool": r"'dense_0.b' has shape \[True\]; expected a list of at most 8 non-ne",
+    "tensor-shape-100-dims": r"'dense_0.b' has shape \[1, 1, .*; expected a list of at most 8 ",
+    "tensor-shape-overflows-int64": (
+        r"tensor 'dense_0.b' of shape \[1099511627776, .* needs 5,316,911,983,139,663,491,615,228,"
+    ),
     "tensor-entry-extra-field": r"should have exactly dtype, shape and data_offsets, got \[.*'x'\]",
     "tensor-entry-no-offsets": r"exactly dtype, shape and data_offsets, got \['dtype', 'shape'\]",
     "tensor-entry-not-object": r"exactly dtype, shape and data_offsets, got \[1, 2\]",
@@ -345,9 +375,13 @@ REASONS = {
     "offsets-overlap": "tensor 'dense_1.b' at byte 92 overlaps the tensor before it",
     "offsets-overlap-covering-exactly": "tensor 'dense_1.b' at byte 88 overlaps the tensor before",
     "offsets-overlap-sizes-add-up": "tensor '.*' at byte 0 overlaps the tensor before it",
-    "offsets-span-wrong-size": "needs 8 bytes, but its data_offsets span 4",
-    "offsets-leave-a-gap": "the tensors cover 104 bytes but the data area has 112",
-    "trailing-bytes": "the tensors cover 104 bytes but the data area has 120",
+    "offsets-span-wrong-size": (
+        r"tensor 'dense_1.b' of shape \[2\] and dtype F32 needs 8 bytes, but its data_offsets "
+        "span 4"
+    ),
+    "offsets-leave-a-gap": "the tensors cover 104 bytes but the data area has 112: extra or m",
+    "offsets-gap-between-tensors": "tensor 'dense_1.b' at byte 104 leaves a gap \\(at 96\\)",
+    "trailing-bytes": "the tensors cover 104 bytes but the data area has 120: extra or missing",
     "truncated-data": _OFFSETS + " <= 99 ",
     "truncated-in-header": "its header claims 1,000 bytes but the file has only 500",
     "missing-tensor": "the tensor 'dense_1.b' is missing",
@@ -384,7 +418,11 @@ REASONS = {
     "dense-size-negative": r"has n_inputs=-3; expected an integer in \[1, 2147483647\]",
     "dense-size-bool": r"has n_inputs=True; expected an integer in \[1, 2147483647\]",
     "dense-size-huge-without-data": r"has n_inputs=1000000000000; expected an integer in \[1,",
-    "dense-sizes-do-not-chain": "layer 2 .* does not fit: .*expects 5 inputs, but the layer",
+    "dense-sizes-do-not-chain": (
+        r"layer 2 \(dense_1, Dense\) does not fit: Dense 'dense_1' \(5 → 2\) expects 5 "
+        r"inputs, but the layer before it gives 4\. Make each layer's n_inputs equal the "
+        r"previous layer's n_neurons"
+    ),
     "dense-missing-size": r"lacks the required options \['n_neurons'\]",
     "dense-unknown-option": r"has unknown options \['rng'\]; Dense takes",
     "dense-init-is-object": "has weight_init=.*; expected an initializer name or a number",
@@ -428,6 +466,44 @@ def test_the_valid_file_the_cases_start_from_loads():
     assert gn.load(io.BytesIO(assemble(HEADER))).n_parameters == model.n_parameters
 
 
+def test_tensors_laid_out_in_any_order_load():
+    # Another writer may order the data area differently from the names: the tiling check
+    # walks the tensors by offset, so the same tensors in reverse order load the same model.
+    names = sorted((k for k in HEADER if k != "__metadata__"), reverse=True)
+    header, payload = copy.deepcopy(HEADER), b""
+    for name in names:
+        begin, end = _span(name)
+        header[name]["data_offsets"] = [len(payload), len(payload) + end - begin]
+        payload += PAYLOAD[begin:end]
+    assert header[names[0]]["data_offsets"][0] == 0 != HEADER[names[0]]["data_offsets"][0]
+    loaded, reference = gn.load(io.BytesIO(assemble(header, payload))), gn.load(io.BytesIO(VALID))
+    np.testing.assert_array_equal(loaded.get_weights(), reference.get_weights())
+
+
+def test_a_tensor_may_have_8_dimensions_not_9():
+    entry = {"dtype": "F32", "shape": [1] * 8, "data_offsets": [0, 4]}
+    assert tensor_table({"t": entry}, 4)["t"].shape == (1,) * 8
+    with pytest.raises(Invalid, match=r"tensor 't' has shape \[1, 1, 1, 1, 1, 1, 1, 1, 1\]; exp"):
+        tensor_table({"t": {**entry, "shape": [1] * 9}}, 4)
+
+
+def test_a_file_object_is_read_from_its_position_and_named_by_its_name(tmp_path):
+    # A model stored after other bytes in a stream loads from where the stream stands; an open
+    # file's refusal names the file, as loading by path does.
+    stream = io.BytesIO(b"other data" + VALID)
+    stream.seek(len(b"other data"))
+    np.testing.assert_array_equal(
+        gn.load(stream).get_weights(), gn.load(io.BytesIO(VALID)).get_weights()
+    )
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(VALID[:-5])
+    with open(path, "rb") as file, pytest.raises(ModelFileError) as error:
+        gn.load(file)
+    assert str(error.value).startswith(
+        f"Cannot load {str(path)!r}: tensor "
+    ) and error.value.path == str(path)
+
+
 class CountingFile(io.FileIO):
     """A file on disk that counts the bytes read from it."""
 
@@ -455,6 +531,32 @@ def test_header_declaring_terabytes_fails_at_once_from_disk(tmp_path):
     assert file.read_bytes == 8
 
 
+class ShrunkFile(io.BytesIO):
+    """A file cut after its size was measured (truncated while loading): the read of ``part``
+    bytes (the header, or the data area) gets only half of them."""
+
+    def __init__(self, data: bytes, part: int) -> None:
+        super().__init__(data)
+        self.part = part
+
+    def read(self, size=-1):
+        data = super().read(size)
+        return data[: self.part // 2] if size == self.part else data
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        (_SIZE, f"the file ended inside the header \\({_SIZE // 2} of {_SIZE} bytes\\)"),
+        (len(PAYLOAD), f"the file ended early: {len(PAYLOAD) // 2} of {len(PAYLOAD)} data bytes"),
+    ],
+    ids=["header", "data"],
+)
+def test_a_file_cut_while_it_is_read_is_refused(part, message):
+    with pytest.raises(ModelFileError, match=message):
+        gn.load(ShrunkFile(VALID, part))
+
+
 def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
     path = tmp_path / "big.safetensors"
     with open(path, "wb") as file:
@@ -462,12 +564,19 @@ def test_header_larger_than_the_cap_is_refused_before_reading(tmp_path):
         file.truncate(8 + MAX_HEADER_BYTES + 64)  # a sparse file: the disk holds almost nothing
     tracemalloc.start()
     try:
-        with pytest.raises(ModelFileError, match="more than the"):
+        with pytest.raises(ModelFileError, match="claims 16,777,217 bytes, more than the 16,"):
             gn.load(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 2**20
+
+
+def test_a_header_of_exactly_the_cap_loads():
+    raw = json.dumps(HEADER).encode()
+    padded = raw + b" " * (MAX_HEADER_BYTES - len(raw))  # JSON allows trailing whitespace
+    model = gn.load(io.BytesIO(assemble(padded)))
+    np.testing.assert_array_equal(model.get_weights(), gn.load(io.BytesIO(VALID)).get_weights())
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import copy
 import io
 import json
 import os
+import re
 import threading
 import tracemalloc
 from collections.abc import Iterator
@@ -97,10 +98,16 @@ def test_every_field_of_the_wrong_json_type_raises_model_file_error(kind, tmp_pa
     assert not failures, "\n".join(failures[:20])
 
 
+# the two refusals of `open_regular`: each test pins which one fired, and for which file
+NOT_REGULAR = r"it is not a regular file \(a folder, pipe or device\)\."
+SIZE_ZERO = r"it is empty or not a regular file \(size 0\)\."
+
+
 def test_a_directory_is_refused(tmp_path):
-    with pytest.raises(ModelFileError, match="not a regular file"):
+    refusal = f"^Cannot load {re.escape(repr(str(tmp_path)))}: {NOT_REGULAR}"
+    with pytest.raises(ModelFileError, match=refusal):
         gn.io.load(tmp_path)
-    with pytest.raises(ModelFileError, match="not a regular file"):
+    with pytest.raises(ModelFileError, match=refusal):
         gn.io.load_checkpoint(tmp_path)
 
 
@@ -123,12 +130,21 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
         with open(fifo, "wb"):
             pass
         pytest.fail("loading a FIFO blocked")
-    assert isinstance(outcome[0], ModelFileError) and "not a regular file" in str(outcome[0])
+    assert isinstance(outcome[0], ModelFileError) and re.search(NOT_REGULAR, str(outcome[0]))
+    assert outcome[0].path == str(fifo)
 
 
 def test_a_proc_file_is_refused():
-    with pytest.raises(ModelFileError, match="not a regular file"):
+    with pytest.raises(ModelFileError, match=SIZE_ZERO) as error:
         gn.io.load("/proc/self/status")
+    assert error.value.path == "/proc/self/status"
+
+
+def test_an_empty_file_is_refused_by_name(tmp_path):
+    (tmp_path / "empty.glassnet").write_bytes(b"")
+    with pytest.raises(ModelFileError, match=SIZE_ZERO) as error:
+        gn.io.load(tmp_path / "empty.glassnet")
+    assert error.value.path == str(tmp_path / "empty.glassnet")
 
 
 @pytest.mark.parametrize("item", [b"{}", b"[]", b"0"])

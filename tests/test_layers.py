@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -114,6 +116,111 @@ def test_dense_names_the_layer_and_shapes_on_wrong_input_width():
         layer.forward(np.zeros((32, 100), np.float32))
     with pytest.raises(ValueError, match=r"got \(32, 28, 28\)\. Did you forget to flatten\?"):
         layer.forward(np.zeros((32, 28, 28), np.float32))
+
+
+def test_dense_casts_other_inputs_to_its_own_dtype():
+    # float64 (or integer) inputs must not turn a float32 layer's output, or the x kept for
+    # dL/dW, into float64: the result equals feeding the float32 cast.
+    layer = gn.Dense(4, 3, rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 4))
+    for given in (x, np.round(x * 10).astype(np.int64)):
+        y = layer.forward(given)
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y, layer.forward(given.astype(np.float32)))
+        layer.forward(given)
+        layer.backward(np.ones_like(y))
+        assert layer.W.grad.dtype == np.float32
+        expected = given.astype(np.float32).T @ np.ones((5, 3), np.float32)
+        np.testing.assert_allclose(layer.W.grad, expected, rtol=1e-6)
+
+
+def test_dense_backward_before_forward_names_the_layer():
+    layer = gn.Dense(4, 3, name="dense_7")
+    with pytest.raises(
+        RuntimeError, match=r"^Dense 'dense_7' .*backward\(\) called before forward"
+    ):
+        layer.backward(np.ones((2, 3), np.float32))
+
+
+def test_dense_skips_the_input_gradient_it_was_told_not_to_compute():
+    # Sequential sets input_grad = False on the first layer: backward fills W.grad and b.grad
+    # and returns None instead of a (batch, n_inputs) product nobody reads.
+    layer = gn.Dense(4, 3, rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    grad_z = np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32)
+    layer.forward(x)
+    layer.input_grad = False
+    assert layer.backward(grad_z) is None
+    np.testing.assert_allclose(layer.W.grad, x.T @ grad_z, rtol=1e-5)
+    np.testing.assert_allclose(layer.b.grad, grad_z.sum(axis=0), rtol=1e-5)
+    layer.input_grad = True
+    np.testing.assert_allclose(layer.backward(grad_z), grad_z @ layer.W.value.T, rtol=1e-5)
+
+
+def test_dense_repr_says_its_sizes_and_a_missing_bias():
+    assert repr(gn.Dense(3, 2)) == "Dense(3 → 2)"
+    assert repr(gn.Dense(3, 2, use_bias=False)) == "Dense(3 → 2, no bias)"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ((0, 3), "n_inputs must be a whole number >= 1, got n_inputs=0."),
+        ((2.5, 3), "n_inputs must be a whole number >= 1, got n_inputs=2.5."),
+        ((3, 0), "n_neurons must be a whole number >= 1, got n_neurons=0."),
+    ],
+)
+def test_dense_sizes_are_checked_by_name(sizes, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        gn.Dense(*sizes)
+
+
+def test_dense_output_shape_says_how_to_chain_layers():
+    message = f"Dense 'dense_1' (4 → 3) expects 4 inputs, but the layer before it gives 5. {CHAIN}"
+    with pytest.raises(gn.ShapeError, match=f"^{re.escape(message)}$"):
+        gn.Dense(4, 3, name="dense_1").output_shape((5,))
+
+
+CHAIN = "Make each layer's n_inputs equal the previous layer's n_neurons."
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "name", "message"),
+    [
+        ((4,), None, f"Dense (5 → 2) expects 5 inputs, but the layer before it gives 4. {CHAIN}"),
+        (
+            (4,),
+            "d",
+            f"Dense 'd' (5 → 2) expects 5 inputs, but the layer before it gives 4. {CHAIN}",
+        ),
+        (
+            (2, 2),
+            "d",
+            "Dense 'd' (5 → 2) expects (batch, 5), got (2, 2). Did you forget to flatten?",
+        ),
+        ((), None, "Dense (5 → 2) expects (batch, 5), got ()."),
+    ],
+)
+def test_dense_shape_after_gives_the_message_of_output_shape_from_the_config(
+    input_shape, name, message
+):
+    # What the model-file validator says about a file's sizes, before any layer is built.
+    with pytest.raises(gn.ShapeError, match=f"^{re.escape(message)}$"):
+        gn.Dense.shape_after({"n_inputs": 5, "n_neurons": 2}, input_shape, name)
+    assert gn.Dense.shape_after({"n_inputs": 5, "n_neurons": 2}, (5,), name) == (2,)
+
+
+def test_dense_initialises_in_its_own_dtype_from_its_seed():
+    # A float64 layer draws float64 weights (not float32 ones widened), bias included, and
+    # the seed fixes both draws.
+    layer = gn.Dense(5, 3, weight_init="glorot_uniform", bias_init=0.1, dtype=np.float64, rng=0)
+    expected = gn.initializers.get("glorot_uniform")((5, 3), np.random.default_rng(0), np.float64)
+    np.testing.assert_array_equal(layer.W.value, expected)
+    assert not np.array_equal(layer.W.value, layer.W.value.astype(np.float32))
+    assert np.all(layer.b.value == 0.1)  # 0.1 in float64, not float32's 0.100000001...
+    drawn = [gn.Dense(5, 3, bias_init="he_normal", rng=7).b.value for _ in range(2)]
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+    assert np.all(drawn[0] != 0)
 
 
 def _uniform_with_limit(w: np.ndarray, limit: float) -> bool:

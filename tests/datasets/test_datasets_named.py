@@ -155,8 +155,9 @@ def test_lookup_order_data_dir_then_env_then_cache_then_system(tmp_path, monkeyp
     assert found() == 6
     for f in system.glob("t10k-*"):
         f.unlink()
-    with pytest.raises(DatasetNotFoundError):
+    with pytest.raises(DatasetNotFoundError, match="found them in none of these") as info:
         found()
+    assert str(system) in str(info.value) and "Download was not attempted" in str(info.value)
 
 
 def test_folder_with_only_one_of_the_two_files_is_skipped(tmp_path):
@@ -350,7 +351,9 @@ def test_connection_dropped_mid_file_raises_and_leaves_nothing(server, tmp_path)
     (tmp_path / "made").mkdir()
     spec = tiny_spec(server, tmp_path, n=3000)  # ~48 kB of images, cut after half
     server.drop.add("/tiny/train-images-idx3-ubyte.gz")
-    with pytest.raises(DownloadError) as info:
+    with pytest.raises(
+        DownloadError, match=r"train-images-idx3-ubyte.gz failed: .*no partial file"
+    ) as info:
         fetch_file(
             spec.mirrors[0] + "train-images-idx3-ubyte.gz",
             spec.files["train-images-idx3-ubyte.gz"],

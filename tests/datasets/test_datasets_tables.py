@@ -156,7 +156,7 @@ def test_ragged_row_empty_file_and_missing_file(tmp_path):
         load_csv(write(tmp_path, ""), target="t")
     with pytest.raises(DatasetError, match="data lines"):
         load_csv(write(tmp_path, "a,t\n"), target="t")
-    with pytest.raises(DatasetNotFoundError):
+    with pytest.raises(DatasetNotFoundError, match="nope.csv: no such file"):
         load_csv(tmp_path / "nope.csv", target="t")
     with pytest.raises(DatasetError, match=r"duplicates \['a'\]"):
         load_csv(write(tmp_path, "a,a,t\n1,2,x\n"), target="t")

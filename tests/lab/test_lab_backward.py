@@ -137,7 +137,8 @@ def test_stepping_before_starting_is_a_409(client):
     for path in ("/api/steps/step", "/api/steps/undo"):
         reply = client.post(path, json={"session": "toy"})
         assert reply.status_code == 409 and "start one first" in reply.json()["error"]
-    assert client.get("/api/steps?session=toy").status_code == 409
+    reply = client.get("/api/steps?session=toy")
+    assert reply.status_code == 409 and "No toy step-by-step run" in reply.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -168,4 +169,5 @@ def test_health_compare_shows_the_sigmoid_gradient_vanishing(client):
     assert sigmoid["layers"] == relu["layers"] == [f"dense_{i}" for i in range(6)]
     assert sigmoid["grad_norm"]["dense_0"][0] < relu["grad_norm"]["dense_0"][0] / 20
     assert len(sigmoid["batch_grad_norm"]["dense_0"]) == 16
-    assert client.post("/api/health/compare", json={"samples": 5}).status_code == 422
+    reply = client.post("/api/health/compare", json={"samples": 5})
+    assert reply.status_code == 422 and "samples must be from 100 to 10000, got 5" in reply.text

@@ -132,7 +132,8 @@ def test_an_rgb_image_model_of_another_size_takes_an_uploaded_picture(tmp_path):
         np.testing.assert_allclose(answer.json()["output"], expected[0], rtol=1e-5)
         bad = _picture(photo)
         bad["channels"] = 2
-        assert client.post("/api/predict", json={"picture": bad}).status_code == 422
+        refused = client.post("/api/predict", json={"picture": bad})
+        assert refused.status_code == 422 and "channels" in refused.json()["error"], refused.text
 
 
 def test_a_json_body_nested_1000_deep_is_a_4xx_not_a_500(client):
@@ -161,6 +162,7 @@ def test_every_malformed_body_gets_a_4xx(client, path, body):
 def test_state_changing_endpoints_require_json(client, path):
     answer = client.post(path, content=b"name=x", headers={"content-type": "text/plain"})
     assert answer.status_code == 415
+    assert "Send the body as JSON with Content-Type: application/json" in answer.json()["error"]
 
 
 def test_saving_over_a_folder_is_a_409(client, model_dir):
@@ -272,7 +274,8 @@ def test_a_stopped_training_never_replaces_the_model_unasked(client, lab_model):
     used = client.post("/api/train/use", json={})
     assert used.status_code == 200 and used.json()["version"] == before["version"] + 1
     assert "stopped" in used.json()["name"]
-    assert client.post("/api/train/use", json={"x": 1}).status_code == 422
+    refused = client.post("/api/train/use", json={"x": 1})
+    assert refused.status_code == 422 and "x: Extra inputs are not permitted" in refused.text
 
 
 def test_one_colour_convention_for_weight_signs_in_the_lab_and_the_cli_pictures():

@@ -28,6 +28,7 @@ from .atomic import atomic_write
 from .checkpoint_format import check_checkpoint_file
 from .checks import clip, short
 from .container import (
+    MAX_HEADER_BYTES,
     TensorEntry,
     entry_of,
     read_arrays,
@@ -129,7 +130,16 @@ def encode(tensors: Mapping[str, np.ndarray], document: Mapping[str, Any]) -> by
         validator(parsed, table)
     except Invalid as problem:
         raise ValueError(f"This model cannot be saved: {problem}.") from None
-    return bytes(write(arrays, metadata={"glassnet": text}))
+    data = bytes(write(arrays, metadata={"glassnet": text}))
+    # The loader refuses a header over MAX_HEADER_BYTES before parsing it: so does the writer.
+    header_size = int.from_bytes(data[:8], "little")
+    if header_size > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"This model cannot be saved: its header would take {header_size:,} bytes, more than "
+            f"the {MAX_HEADER_BYTES:,} a model file may hold, so it would not load back. Keep "
+            "large data out of the metadata, preprocessing and history."
+        )
+    return data
 
 
 # ---------------------------------------------------------------------- loading
