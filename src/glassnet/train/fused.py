@@ -156,7 +156,9 @@ class FusedStep:
         """The last step's raw outputs (logits), shape (n_rows, classes): a view, valid until
         the next step. The forward pass computed them before the update, as in the NumPy step.
         """
-        width, start = self.layout[-1, 2], self.layout[-1, 6] * self.n_rows
+        layout = self.layout
+        assert layout is not None  # checked by blocker
+        width, start = layout[-1, 2], layout[-1, 6] * self.n_rows
         return self.acts[start : start + self.n_rows * width].reshape(self.n_rows, width)
 
     def step(self, rows: slice | np.ndarray) -> tuple[float, int]:
