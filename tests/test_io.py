@@ -528,3 +528,11 @@ def test_document_is_compact_json(tmp_path):
     size = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8 : 8 + size])
     assert json.loads(header["__metadata__"]["glassnet"])["format"] == "glassnet-model"
+
+
+def test_a_problem_that_is_a_sentence_gets_no_second_period():
+    assert str(ModelFileError("m.glassnet", "it would drop all.")).startswith(
+        "Cannot load 'm.glassnet': it would drop all. The file is damaged"
+    )
+    assert "flatten? The file" in str(ModelFileError("m", "Did you forget to flatten?"))
+    assert "bad header. The file" in str(ModelFileError("m", "bad header"))

@@ -20,7 +20,8 @@ class ModelFileError(ValueError):
     """
 
     def __init__(self, path: str, problem: str, hint: str = HINT) -> None:
-        super().__init__(f"Cannot load {path!r}: {problem}. {hint}")
+        end = "" if problem.endswith((".", "?", "!")) else "."  # a check's own sentence
+        super().__init__(f"Cannot load {path!r}: {problem}{end} {hint}")
         self.path = path
         self.problem = problem
 
