@@ -427,7 +427,8 @@ def method_notes(args: argparse.Namespace) -> list[str]:
         "Memory: a fresh process per framework and workload imports the framework and loads the "
         "training set (baseline), resets the kernel's peak-RSS counter, trains one epoch and "
         "reads the peak (VmHWM); the whole process counts, interpreter and libraries included.",
-        "Import time: median of fresh `python -c 'import glassnet'` runs minus `python -c pass`.",
+        "Import time: median of fresh `python -c 'import glassnet'` runs minus `python -c pass`, "
+        "with bytecode written first (as an installed package has it).",
         f"Threads: {args.threads} for every framework, set in OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS "
         "before NumPy, numba and PyTorch load, torch.set_num_threads, and threadpoolctl.",
     ]
