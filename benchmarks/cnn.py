@@ -48,6 +48,13 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--profile", action="store_true", help="glassnet's time per layer")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        default="constant",
+        help="glassnet's learning rate per epoch: constant 1e-3 (the speed comparison), or "
+        "cosine: `glassnet train`'s default (a warm-up epoch, then half a cosine down to 0)",
+    )
     return parser.parse_args(argv)
 
 
@@ -83,6 +90,7 @@ def main(argv=None) -> int:
         "threads": args.threads,
         "matmul": peak,
         "epochs": args.epochs,
+        "schedule": args.schedule,
         "full_data": args.limit is None and args.test_limit is None,
         "workloads": {},
     }
@@ -99,7 +107,9 @@ def main(argv=None) -> int:
                 seconds, accuracy = train_torch(model, X, y, X_test, y_test, orders)
             else:
                 kernel = "numpy" if peer == "glassnet-numpy" else "auto"
-                seconds, accuracy = train_glassnet(model, X, y, X_test, y_test, orders, kernel)
+                seconds, accuracy = train_glassnet(
+                    model, X, y, X_test, y_test, orders, kernel, args.schedule
+                )
             epoch_s = float(np.median(seconds))
             gflops = flops * len(X) / epoch_s / 1e9
             row["frameworks"][peer] = {
@@ -116,7 +126,7 @@ def main(argv=None) -> int:
             figures["speedup_vs_torch"] = None if torch_s is None else torch_s / epoch_s
         results["workloads"][name] = row
         if args.profile:
-            row["profile_ms_per_batch"] = profile_layers(gn, model, X[:64])
+            row["profile_ms_per_batch"] = profile_layers(gn, model, X[:64], name)
     print_table(results)
     print_targets(results)
     if args.json:
@@ -147,15 +157,21 @@ def training_flops_per_sample(model) -> int:
     return total
 
 
-def train_glassnet(model, X, y, X_test, y_test, orders, kernel="auto"):
+def train_glassnet(model, X, y, X_test, y_test, orders, kernel="auto", schedule="constant"):
     import glassnet as gn
 
     optimizer = gn.Adam(model.parameters(), learning_rate=1e-3, kernel=kernel)
+    rate = (
+        gn.schedules.CosineDecay(1e-3, total=max(len(orders), 2), warmup=1)
+        if schedule == "cosine"
+        else (lambda epoch: 1e-3)
+    )
     # numba compiles (or loads from its cache) on first use: not part of an epoch's time
     model.fit(X[:64], y[:64], epochs=1, batch_size=64, optimizer="sgd", learning_rate=0.0,
               kernel=kernel)  # fmt: skip
     seconds = []
-    for order in orders:
+    for epoch, order in enumerate(orders):
+        optimizer.learning_rate = float(rate(epoch))
         start = time.perf_counter()
         model.fit(
             X[order], y[order], epochs=1, batch_size=64, optimizer=optimizer, shuffle=False,
@@ -224,7 +240,7 @@ def train_torch(model, X, y, X_test, y_test, orders):
     return seconds, float((predicted == y_test).mean())
 
 
-def profile_layers(gn, model, xb, repeats: int = 9) -> dict[str, dict[str, float]]:
+def profile_layers(gn, model, xb, workload: str, repeats: int = 9) -> dict[str, dict[str, float]]:
     """Milliseconds per batch of each layer's forward and backward on both kernel paths, the
     paths taking turns batch by batch (the fastest of ``repeats``: the least disturbed)."""
     import numpy as np
@@ -258,7 +274,9 @@ def profile_layers(gn, model, xb, repeats: int = 9) -> dict[str, dict[str, float
         for path, found in times.items()
     }
     first = profile["numpy"]
-    print(f"\nglassnet, ms per batch of {len(xb)} (fastest of {repeats}), largest first:")
+    print(
+        f"\n{workload}: glassnet, ms per batch of {len(xb)} (fastest of {repeats}), largest first:"
+    )
     print(f"  {'':28s} {'NumPy':>8s}" + (f" {'numba':>8s} {'ratio':>6s}" if len(paths) > 1 else ""))
     for key in sorted(first, key=lambda k: -first[k])[:14]:
         line = f"  {key:28s} {first[key]:8.2f}"
@@ -303,7 +321,7 @@ def print_targets(results: dict) -> None:
             verdict = f"needs --epochs {epochs} on the full data"
         print(
             f"target: cnn2 ≥ {100 * goal:.1f} % after {epochs} epochs: {100 * accuracy:.2f} % "
-            f"after {results['epochs']} — {verdict}"
+            f"after {results['epochs']} ({results['schedule']} learning rate) — {verdict}"
         )
 
 
