@@ -92,20 +92,7 @@ def fit_segment(
     resume: gn.TrainingState | None = None,
     communicator: Any = None,
 ) -> gn.History:
-    if communicator is not None:  # data-parallel under mpiexec (one process: the plain fit)
-        return model.fit(
-            dataset.X_train,
-            dataset.y_train,
-            epochs=options["epochs"],
-            batch_size=options["batch_size"],
-            optimizer=optimizer,
-            loss=options["loss"],
-            validation_split=options["validation_split"],
-            callbacks=callbacks,
-            seed=options["seed"],
-            communicator=communicator,
-            kernel=options.get("kernel"),
-        )
+    # communicator: data-parallel under mpiexec (None on one process: the plain fit)
     return model.fit(
         dataset.X_train,
         dataset.y_train,
@@ -117,6 +104,7 @@ def fit_segment(
         callbacks=callbacks,
         seed=options["seed"],
         resume=resume,
+        communicator=communicator,
         # "auto": the compiled training step where it applies (glassnet.train.fused). Runs
         # written before --kernel existed have none and trained layer by layer: None replays that.
         kernel=options.get("kernel"),
