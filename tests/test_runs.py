@@ -15,26 +15,12 @@ pytest.importorskip("typer")
 from typer.testing import CliRunner  # noqa: E402
 
 import glassnet as gn  # noqa: E402
+from cli_runs import needs_fashion, run, weights  # noqa: E402
 from glassnet import datasets, io  # noqa: E402
 from glassnet.cli import app  # noqa: E402
 
-FASHION = Path("/usr/share/datasets/fashion-mnist")
-pytestmark = pytest.mark.skipif(
-    not (FASHION / "train-images-idx3-ubyte.gz").exists(),
-    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)",
-)
+pytestmark = needs_fashion
 SMALL = ["fashion-mnist", "--limit", "1500", "--hidden", "24", "--activation", "relu"]
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["-q", *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def weights(run_dir: Path) -> np.ndarray:
-    return gn.load(run_dir / "model.glassnet").get_weights()
 
 
 def history(run_dir: Path) -> dict:
