@@ -11,8 +11,10 @@ within a few float32 units in the last place where a transcendental function is 
 shifts each row by its own maximum where NumPy's shifts the batch by one constant (mathematically
 the same softmax).
 
-Shapes: ``a``, ``z``, ``grad`` are C-contiguous and flattened by the callers (``reshape(-1)``),
-except the softmax cross-entropy, on ``(batch, classes)`` logits and ``(batch,)`` class ids.
+Shapes: ``a``, ``z``, ``grad`` are 1-D: the callers pass each array's numbers in memory order
+(a C-contiguous array flattened, or a convolution's channels-first view of channels-last
+memory, see `glassnet.nn.activations.memory_order`), except the softmax cross-entropy, on
+``(batch, classes)`` logits and ``(batch,)`` class ids.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def sigmoid(z):
     a = np.empty_like(z)
     for i in range(z.size):
         a[i] = np.tanh(z[i] * half) * half + half
+    return a
+
+
+@jit
+def relu(z):
+    """a = max(z, 0) as ``np.maximum(z, 0)`` computes it (a NaN stays NaN, −0 becomes 0)."""
+    zero = z.dtype.type(0.0)
+    a = np.empty_like(z)
+    for i in range(z.size):
+        a[i] = z[i] if (z[i] > zero) | (z[i] != z[i]) else zero
     return a
 
 
