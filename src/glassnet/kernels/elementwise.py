@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-jit = numba.njit(cache=True, error_model="numpy")
+jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
 
 # ---------------------------------------------------------------------------------- forward
