@@ -2,9 +2,11 @@
 
 Both frameworks get the same data (float32 (n, 1, 28, 28) in [0, 1]), the same initial weights
 (glassnet's, copied into PyTorch with the kernel mapping of `Conv2D`'s docstring), the same
-order of samples each epoch, batch 64 and Adam 1e-3, on ``--threads`` threads. glassnet runs on
-both kernel paths: ``glassnet`` (``kernel="auto"``: numba when installed) and ``glassnet-numpy``
-(``kernel="numpy"``, the reference). Printed per workload and framework: seconds per epoch, the
+order of samples each epoch, batch 64 and Adam 1e-3, on ``--threads`` threads: PyTorch by
+``torch.set_num_threads``, glassnet by ``fit(threads=...)`` (each batch split into that many
+shares, one thread each, BLAS on one thread per share). glassnet runs on both kernel paths:
+``glassnet`` (``kernel="auto"``: numba when installed) and ``glassnet-numpy`` (``kernel="numpy"``,
+the reference). Printed per workload and framework: seconds per epoch, the
 ratio to PyTorch, the training GFLOP/s and its share of the measured matmul peak, and the test
 accuracy; then issue 11's targets, PASS or MISS. ``--profile`` adds where glassnet's time goes,
 layer by layer, forward and backward, on both paths side by side (an A/B in one process).
