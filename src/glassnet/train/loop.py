@@ -9,8 +9,8 @@ For every mini-batch, `train_epoch` runs the textbook step that a learner can wr
 
 The loop works on any model with that interface (`glassnet.Sequential` is the one glassnet
 builds): ``check_inputs``/``check_targets``, ``resolve_loss``/``resolve_optimizer``,
-``forward``/``backward``, ``get_weights``/``set_weights``, ``layers``, ``output`` and
-``stop_training``.
+``forward``/``backward``, ``get_weights``/``set_weights``, ``parameters``/``buffers``,
+``layers``, ``output`` and ``stop_training``.
 
 Data-parallel training (``fit(..., communicator=...)``, e.g. `glassnet.distributed.MPICommunicator`)
 touches the loop through four calls only: the epoch's order is made the ``same_order`` on every
@@ -417,9 +417,25 @@ def train_epoch(
                 callback.on_batch_end(batch, logs)
         if interrupt.raised or model.stop_training:
             return None
-    if not np.isfinite(model.get_weights()).all():
+    if not weights_finite(model):
         diverged(model, last_finite, state, math.nan, run.history)
     return state.logs(classify, width)
+
+
+def weights_finite(model: Any) -> bool:
+    """No NaN and no infinity in the model's parameters and buffers, checked without a copy.
+
+    A sum is NaN or ±inf whenever an entry is, so one reduction per array clears the common
+    case; only a non-finite sum (perhaps an overflow of finite values) needs the elementwise
+    check. (``np.isfinite(model.get_weights())`` made a copy of the weights and a mask as big
+    as a quarter of them at every epoch's end: on the wide network, part of training's peak
+    memory.)
+    """
+    for array in [*model.parameters(), *model.buffers()]:
+        value = array.value
+        if not math.isfinite(np.add.reduce(value, axis=None)) and not np.isfinite(value).all():
+            return False
+    return True
 
 
 def forward_backward(
