@@ -145,6 +145,9 @@ class FitRun:
     weights: np.ndarray | None = None  # (n,) per-sample loss weights, None for unweighted
     # callbacks that look at each batch's outputs (`Callback.on_batch_outputs`; one process)
     output_callbacks: list[Callback] = field(default_factory=list)
+    # a big chain's step with NumPy's products and compiled passes (`fused.ChainStep`), or None
+    # (NOTE: declared before the field ``fused``, which would hide the module in annotations)
+    chain: fused.ChainStep | None = None
     # the compiled one-call step (`glassnet.train.fused`) when the run allows it, else None
     fused: fused.FusedStep | None = None
 
@@ -326,6 +329,8 @@ def fit(
     run.output_callbacks = output_callbacks
     if fused.blocker(model, run, path) is None:
         run.fused = fused.FusedStep(model, run)
+    elif fused.chain_blocker(model, run, path) is None:
+        run.chain = fused.ChainStep(model, run)
     params = {
         "epochs": epochs,
         "batches": run.n_batches,
@@ -382,9 +387,11 @@ def train_epoch(
     classify = model.output != "identity"
     width = label_width(model.output, run.y)
     random_layers = [layer for layer in model.layers if layer.uses_rng]
-    compiled = run.fused
+    compiled: fused.FusedStep | fused.ChainStep | None = run.fused
+    if compiled is None:
+        compiled = run.chain
     for batch in range(state.batch, run.n_batches):
-        if compiled is not None:  # forward, loss, backward and the update in one compiled call
+        if compiled is not None:  # forward, loss, backward and the update, compiled
             batch_loss, n_correct = compiled.step(run.rows(batch))
             n_seen = run.global_batch_size(batch)
             if run.output_callbacks:  # e.g. a learning map: the forward's logits
