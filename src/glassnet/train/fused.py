@@ -245,7 +245,7 @@ class ChainStep:
 
         forward   z = a·W (``np.dot`` into the block's buffer), then z ← f(z + b) in place
                   (f = tanh: NumPy's, after the compiled bias)
-        loss      dL/da of the logits and the loss in one compiled pass
+        loss      the loss and dL/d(logits) in one compiled pass
         backward  δ ← f′(a)·δ in place; dL/dW = aᵀ·δ, dL/db = 1ᵀ·δ, dL/da_before = δ·Wᵀ
 
     Every matrix product is the BLAS call `glassnet.nn.dense.Dense` makes, on the same shapes,
@@ -264,15 +264,14 @@ class ChainStep:
         self.X, self.y = run.X, run.y
         n, dtype = run.batch_size, model.dtype
         self.xb = np.empty((n, model.n_inputs), dtype)  # the gathered batch
-        # each block's output a = f(x·W + b), and dL/d(that output), (n, neurons)
+        # each block's output a = f(x·W + b), (n, neurons), and dL/d(that output) for the
+        # blocks before the last (the loss kernel returns the last one's)
         self.acts = [np.empty((n, dense.n_neurons), dtype) for dense, _ in blocks]
-        self.deltas = [np.empty((n, dense.n_neurons), dtype) for dense, _ in blocks]
+        self.deltas = [np.empty((n, dense.n_neurons), dtype) for dense, _ in blocks[:-1]]
         self.ones = np.ones(n, dtype)  # dL/db = 1ᵀ·δ, one BLAS call as in Dense.backward
         self.no_bias = np.zeros(0, dtype)
-        self.all_rows = np.arange(len(self.X), dtype=np.int64)  # for slices (no shuffle)
         self.elementwise = kernels.compiled_elementwise()
         self.tanh = kernels.compiled_forward().TANH
-        self.loss = kernels.compiled_training().softmax_cross_entropy
         self.n_rows = 0  # the last step's batch size
 
     def outputs(self) -> np.ndarray:
@@ -283,11 +282,11 @@ class ChainStep:
     def step(self, rows: slice | np.ndarray) -> tuple[float, int]:
         """Train on the rows ``rows`` of X (a slice, or the epoch order's indices)."""
         if isinstance(rows, slice):
-            xb = self.X[rows]  # a view, as the layer path takes it
-            rows = self.all_rows[rows]
+            xb, yb = self.X[rows], self.y[rows]  # views, as the layer path takes them
         else:
             xb = np.take(self.X, rows, axis=0, out=self.xb[: len(rows)])
-        n = self.n_rows = len(rows)
+            yb = self.y.take(rows)
+        n = self.n_rows = len(xb)
         bias_activation, tanh = self.elementwise.bias_activation, self.tanh
         a = xb
         for (dense, kind), out in zip(self.blocks, self.acts, strict=True):
@@ -297,11 +296,12 @@ class ChainStep:
             if kind == tanh:  # NumPy's SIMD tanh, as the Tanh layer (it has no compiled forward)
                 np.tanh(z, out=z)
             a = z
-        delta = self.deltas[-1][:n]
-        total, correct = self.loss(a, self.y, rows, n, delta)
+        # the loss and dL/d(logits) as the layer path's loss computes them on numba
+        total, delta = self.elementwise.softmax_cross_entropy(a, yb)
         loss = float(total) / n
         if not math.isfinite(loss):  # fit restores the weights and raises; no update
-            return loss, int(correct)
+            return loss, 0
+        correct = int(np.count_nonzero(a.argmax(axis=1) == yb))  # as the loop counts them
         backward = self.elementwise.activation_backward
         for k in range(len(self.blocks) - 1, -1, -1):
             dense, kind = self.blocks[k]
@@ -316,4 +316,4 @@ class ChainStep:
                 np.dot(delta, dense.W.value.T, out=before)
                 delta = before
         self.optimizer.step()
-        return loss, int(correct)
+        return loss, correct
