@@ -29,20 +29,41 @@ def _inputs(shape, seed=0, dtype=np.float64):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
-# ---------------------------------------------------------------------- col2im
+# ---------------------------------------------------------------------- im2col and col2im
+
+WINDOWS = [
+    ((3, 3), (1, 1), (0, 0, 0, 0), (2, 7, 6, 3)),  # overlapping windows
+    ((5, 5), (1, 1), (2, 2, 2, 2), (3, 9, 8, 2)),  # LeNet's padded 5×5
+    ((5, 5), (1, 1), (2, 2, 2, 2), (2, 6, 6, 1)),  # one channel (a first layer)
+    ((2, 3), (2, 1), (1, 0, 2, 1), (2, 7, 6, 4)),  # asymmetric everything
+    ((3, 3), (3, 2), (1, 1, 1, 1), (1, 8, 9, 2)),  # strides past the kernel: gaps
+    ((1, 1), (2, 2), (0, 0, 0, 0), (2, 5, 5, 3)),  # positions no window covers
+    ((3, 3), (1, 1), (4, 4, 4, 4), (1, 2, 2, 2)),  # windows wholly in the padding
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(
-    ("kernel", "stride", "padding", "shape"),
-    [
-        ((3, 3), (1, 1), (0, 0, 0, 0), (2, 7, 6, 3)),  # overlapping windows
-        ((5, 5), (1, 1), (2, 2, 2, 2), (3, 9, 8, 2)),  # LeNet's padded 5×5
-        ((2, 3), (2, 1), (1, 0, 2, 1), (2, 7, 6, 4)),  # asymmetric everything
-        ((3, 3), (3, 2), (1, 1, 1, 1), (1, 8, 9, 2)),  # strides past the kernel: gaps
-        ((1, 1), (2, 2), (0, 0, 0, 0), (2, 5, 5, 3)),  # positions no window covers
-    ],
-)
+@pytest.mark.parametrize(("kernel", "stride", "padding", "shape"), WINDOWS)
+def test_compiled_im2col_gives_the_reference_windows(kernel, stride, padding, shape, dtype):
+    x = _inputs(shape, dtype=dtype)
+    expected = Windows(kernel, stride, padding).im2col(x)
+    compiled = Windows(kernel, stride, padding)
+    compiled.im2col(_inputs(shape, seed=5, dtype=dtype), compiled=True)  # a buffer to overwrite
+    got = compiled.im2col(x, compiled=True)
+    assert got.dtype == dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_compiled_im2col_reads_a_channels_last_view():
+    x = _inputs((2, 3, 6, 5), dtype=np.float32)  # (N, C, H, W), as layers receive it
+    view = x.transpose(0, 2, 3, 1)
+    expected = Windows((3, 3), (1, 1), (1, 1, 1, 1)).im2col(view)
+    got = Windows((3, 3), (1, 1), (1, 1, 1, 1)).im2col(view, compiled=True)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("kernel", "stride", "padding", "shape"), WINDOWS)
 def test_compiled_col2im_gives_the_reference_bits(kernel, stride, padding, shape, dtype):
     reference, compiled = Windows(kernel, stride, padding), Windows(kernel, stride, padding)
     cols = reference.im2col(_inputs(shape, dtype=dtype))
@@ -74,18 +95,21 @@ def test_compiled_2x2_max_pool_gives_the_reference_bits(hw, dtype):
     reference, compiled = Windows((2, 2), (2, 2)), Windows((2, 2), (2, 2))
     assert compiled.tiles_2x2()
     y, where = reference.max(x)
-    kept, y_compiled = compiled.max_2x2(x)
+    y_compiled, where_compiled = compiled.max_2x2(x)
     np.testing.assert_array_equal(y_compiled, y)
+    np.testing.assert_array_equal(where_compiled, where)
     grad_y = _inputs(y.shape, seed=3, dtype=dtype)
     expected = reference.max_backward(grad_y, where, x.shape)
-    np.testing.assert_array_equal(compiled.max_2x2_backward(grad_y, kept, y_compiled), expected)
+    compiled.max_2x2_backward(_inputs(y.shape, seed=4, dtype=dtype), where, x.shape)  # reused
+    got = compiled.max_2x2_backward(grad_y, where_compiled, x.shape)
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_compiled_2x2_max_pool_reads_a_channels_last_view():
     x = _inputs((2, 3, 6, 6), dtype=np.float32)  # (N, C, H, W), as layers receive it
     view = x.transpose(0, 2, 3, 1)
     y, _ = Windows((2, 2), (2, 2)).max(view)
-    _, y_compiled = Windows((2, 2), (2, 2)).max_2x2(view)
+    y_compiled, _ = Windows((2, 2), (2, 2)).max_2x2(view)
     np.testing.assert_array_equal(y_compiled, y)
 
 
@@ -93,10 +117,11 @@ def test_compiled_2x2_max_pool_propagates_nan_as_numpy_maximum_does():
     x = _inputs((1, 4, 4, 2))
     x[0, 1, 0, 1] = np.nan  # second row of the first tile
     x[0, 2, 3, 0] = np.nan  # last of another tile's four
-    y, _ = Windows((2, 2), (2, 2)).max(x)
-    _, y_compiled = Windows((2, 2), (2, 2)).max_2x2(x)
+    y, where = Windows((2, 2), (2, 2)).max(x)
+    y_compiled, where_compiled = Windows((2, 2), (2, 2)).max_2x2(x)
     assert np.isnan(y_compiled[0, 0, 0, 1]) and np.isnan(y_compiled[0, 1, 1, 0])
     np.testing.assert_array_equal(y_compiled, y)  # (equal_nan by default)
+    np.testing.assert_array_equal(where_compiled, where)  # the gradient goes where NumPy's does
 
 
 def test_only_2x2_tiles_of_stride_2_take_the_compiled_pool():

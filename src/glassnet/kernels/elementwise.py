@@ -11,12 +11,14 @@ within a few float32 units in the last place where a transcendental function is 
 shifts each row by its own maximum where NumPy's shifts the batch by one constant (mathematically
 the same softmax).
 
+Shapes: ``a``, ``z``, ``grad`` are 1-D: the callers pass each array's numbers in memory order
+(a C-contiguous array flattened, or a convolution's channels-first view of channels-last
+memory, see `glassnet.nn.activations.memory_order`), except the softmax cross-entropy, on
+``(batch, classes)`` logits and ``(batch,)`` class ids, and `bias_activation`, on a Dense
+layer's C-contiguous ``(batch, neurons)`` output.
+
 `bias_activation` and `activation_backward` work in place, on the buffers of the big-network
 training step (`glassnet.train.fused.ChainStep`); the others return new arrays.
-
-Shapes: ``a``, ``z``, ``grad`` are C-contiguous and flattened by the callers (``reshape(-1)``),
-except the softmax cross-entropy, on ``(batch, classes)`` logits and ``(batch,)`` class ids,
-and `bias_activation`, on a Dense layer's ``(batch, neurons)`` output.
 """
 
 from __future__ import annotations
@@ -43,13 +45,23 @@ def sigmoid(z):
 
 
 @jit
+def relu(z):
+    """a = max(z, 0) as ``np.maximum(z, 0)`` computes it (a NaN stays NaN, −0 becomes 0)."""
+    zero = z.dtype.type(0.0)
+    a = np.empty_like(z)
+    for i in range(z.size):
+        a[i] = z[i] if (z[i] > zero) | (z[i] != z[i]) else zero
+    return a
+
+
+@jit
 def bias_activation(z, b, kind):
     """z ← f(z + b) in place: a Dense layer's bias and the activation after it, in one pass.
 
     ``kind`` is RELU, SIGMOID or another code of `glassnet.kernels.forward` (the bias alone:
     the `glassnet.nn.activations.Tanh` layer's forward is NumPy's SIMD tanh, which the caller
     then applies, in place, for the same bits); ``b`` of size 0 means no bias. Each number is
-    what ``z += b`` and then the layer's forward compute (sigmoid as `sigmoid` here).
+    what ``z += b`` and then the layer's compiled training forward compute (`relu`, `sigmoid`).
     Shapes: z (n, m) C-contiguous, b (m,) or (0,).
     """
     n, m = z.shape
@@ -62,7 +74,8 @@ def bias_activation(z, b, kind):
                 row[j] += b[j]
         if kind == RELU:
             for j in range(m):
-                row[j] = max(row[j], zero)
+                v = row[j]
+                row[j] = v if (v > zero) | (v != v) else zero
         elif kind == SIGMOID:
             for j in range(m):
                 row[j] = np.tanh(row[j] * half) * half + half

@@ -29,6 +29,32 @@ from .registry import register
 _HALF = {np.dtype(t): np.array(0.5, t) for t in (np.float16, np.float32, np.float64)}
 
 
+_CHANNELS_LAST = (0, 2, 3, 1)  # (N, C, H, W) → (N, H, W, C)
+_CHANNELS_FIRST = (0, 3, 1, 2)
+
+
+def memory_order(x: np.ndarray) -> tuple[int, ...] | None:
+    """The axes of ``x`` in the order its numbers lie in memory, when they fill it densely:
+    ``()`` for a C-contiguous array, ``(0, 2, 3, 1)`` for a channels-first view of
+    channels-last memory (what `Conv2D` and pooling return); None otherwise."""
+    if x.flags.c_contiguous:
+        return ()
+    if x.ndim == 4 and x.transpose(_CHANNELS_LAST).flags.c_contiguous:
+        return _CHANNELS_LAST
+    return None
+
+
+def elementwise(kernel, x: np.ndarray, *others: np.ndarray) -> np.ndarray:
+    """``kernel`` applied to the numbers of ``x`` (and ``others``, laid out as ``x``) in memory
+    order, its 1-D result given back the shape and layout of ``x``: no copy either way."""
+    if not memory_order(x):
+        return kernel(x.reshape(-1), *(a.reshape(-1) for a in others)).reshape(x.shape)
+    inside = x.transpose(_CHANNELS_LAST)
+    flat = (a.transpose(_CHANNELS_LAST).reshape(-1) for a in others)
+    out = kernel(inside.reshape(-1), *flat)
+    return out.reshape(inside.shape).transpose(_CHANNELS_FIRST)
+
+
 class Activation(Layer):
     """Base class: an elementwise (or row-wise) function with no parameters."""
 
@@ -39,13 +65,14 @@ class Activation(Layer):
         self._a: np.ndarray | None = None
 
     def compiled(self, x: np.ndarray, grad: np.ndarray | None = None) -> bool:
-        """Take the compiled path? When chosen, for contiguous float32/64 arrays of one dtype."""
+        """Take the compiled path? When chosen, for dense float32/64 arrays of one dtype and
+        one memory layout (see `memory_order`)."""
         return (
             self.kernel != "numpy"
             and kernels.resolve(self.kernel) == "numba"
             and x.dtype in (np.float32, np.float64)
-            and x.flags.c_contiguous
-            and (grad is None or (grad.dtype == x.dtype and grad.flags.c_contiguous))
+            and memory_order(x) is not None
+            and (grad is None or (grad.dtype == x.dtype and memory_order(grad) == memory_order(x)))
         )
 
     def function(self, z: np.ndarray) -> np.ndarray:
@@ -99,14 +126,13 @@ class Sigmoid(Activation):
     def forward(self, z, training=False):
         # compiled in training only: prediction computes what `function` (and so trace) shows
         if training and self.compiled(z):
-            self._a = kernels.compiled_elementwise().sigmoid(z.reshape(-1)).reshape(z.shape)
+            self._a = elementwise(kernels.compiled_elementwise().sigmoid, z)
             return self._a
         return super().forward(z, training)
 
     def backward(self, grad_a):
         if self.compiled(self._a, grad_a):
-            fused = kernels.compiled_elementwise().sigmoid_backward
-            return fused(self._a.reshape(-1), grad_a.reshape(-1)).reshape(grad_a.shape)
+            return elementwise(kernels.compiled_elementwise().sigmoid_backward, self._a, grad_a)
         grad_z = 1.0 - self._a
         grad_z *= self._a
         grad_z *= grad_a
@@ -122,8 +148,7 @@ class Tanh(Activation):
 
     def backward(self, grad_a):
         if self.compiled(self._a, grad_a):
-            fused = kernels.compiled_elementwise().tanh_backward
-            return fused(self._a.reshape(-1), grad_a.reshape(-1)).reshape(grad_a.shape)
+            return elementwise(kernels.compiled_elementwise().tanh_backward, self._a, grad_a)
         grad_z = np.square(self._a)
         np.subtract(1.0, grad_z, out=grad_z)
         grad_z *= grad_a
@@ -137,10 +162,15 @@ class ReLU(Activation):
     def function(self, z):
         return np.maximum(z, 0.0, dtype=z.dtype)
 
+    def forward(self, z, training=False):
+        if training and self.compiled(z):  # the same numbers as `function`, in one pass
+            self._a = elementwise(kernels.compiled_elementwise().relu, z)
+            return self._a
+        return super().forward(z, training)
+
     def backward(self, grad_a):
         if self.compiled(self._a, grad_a):
-            fused = kernels.compiled_elementwise().relu_backward
-            return fused(self._a.reshape(-1), grad_a.reshape(-1)).reshape(grad_a.shape)
+            return elementwise(kernels.compiled_elementwise().relu_backward, self._a, grad_a)
         return grad_a * (self._a > 0)
 
 

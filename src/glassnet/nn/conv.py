@@ -45,10 +45,10 @@ class Conv2D(Layer):
     dtype, rng
         As for `Dense`.
     kernel : "auto", "numpy" or "numba"
-        col2im (the input gradient's sum over windows) as NumPy slices or as one compiled
-        gather (`glassnet.kernels.conv`, the same bits); "auto" takes numba when it is
-        installed; `fit`'s own ``kernel=`` sets it. im2col and the matrix products are the
-        same on both paths (a strided copy, BLAS).
+        im2col (the window matrix) and col2im (the input gradient's sum over windows) as
+        NumPy strided copies and slices, or as compiled loops over rows of windows
+        (`glassnet.kernels.conv`, the same bits); "auto" takes numba when it is installed;
+        `fit`'s own ``kernel=`` sets it. The matrix products are BLAS on both paths.
 
     Memory: the window matrix of a batch is ``batch·H_out·W_out·kh·kw·C`` numbers. A batch
     whose matrix would pass ``max_window_bytes`` (64 MiB; a class attribute) is split into
@@ -142,8 +142,9 @@ class Conv2D(Layer):
         k, f = self.W.shape
         parts = self._chunks(n, h_out * w_out)
         self._x_shape = x_nhwc.shape
+        compiled = compiled_path(self.kernel, self._dtype)
         if len(parts) == 1:
-            cols = self.windows.im2col(x_nhwc).reshape(n * h_out * w_out, k)
+            cols = self.windows.im2col(x_nhwc, compiled).reshape(n * h_out * w_out, k)
             self._cols, self._x = cols, None  # (N·Ho·Wo, K), kept for dL/dW
             z = cols.dot(self.W.value)  # (N·Ho·Wo, F): one matrix product for the whole batch
         else:
@@ -151,7 +152,7 @@ class Conv2D(Layer):
             self._cols, self._x = None, x_nhwc
             z = np.empty((n * h_out * w_out, f), dtype=self._dtype)
             for part in parts:
-                cols = self.windows.im2col(x_nhwc[part]).reshape(-1, k)
+                cols = self.windows.im2col(x_nhwc[part], compiled).reshape(-1, k)
                 np.dot(
                     cols,
                     self.W.value,
@@ -178,10 +179,7 @@ class Conv2D(Layer):
             if len(self._ones) != len(g):
                 self._ones = np.ones(len(g), dtype=self._dtype)
             self._ones.dot(g, out=self.b.grad)
-        # NOTE: with one input channel the compiled gather adds one number per step and was
-        # slower than the offset loop (measured); only a first layer has one, and training
-        # never asks for its input gradient
-        compiled = self.n_channels > 1 and compiled_path(self.kernel, self._dtype)
+        compiled = compiled_path(self.kernel, self._dtype)
         kh, kw = self.kernel_size
         if self._cols is not None:  # the whole batch's windows, kept by forward
             self._cols.T.dot(g, out=self.W.grad)
@@ -193,7 +191,7 @@ class Conv2D(Layer):
         grad_x = np.empty(self._x_shape, dtype=self._dtype) if self.input_grad else None
         for index, part in enumerate(self._chunks(n, h_out * w_out)):
             x_part = self._x[part]
-            cols = self.windows.im2col(x_part).reshape(-1, self.W.shape[0])
+            cols = self.windows.im2col(x_part, compiled).reshape(-1, self.W.shape[0])
             g_part = g[part.start * h_out * w_out : part.stop * h_out * w_out]
             if index == 0:
                 cols.T.dot(g_part, out=self.W.grad)

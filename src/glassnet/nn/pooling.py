@@ -86,26 +86,24 @@ class MaxPool2D(_Pool2D):
         kernels.resolve(kernel)  # an unknown name, or "numba" without numba: a clear error now
         self.kernel = kernel
         self._where: np.ndarray | None = None  # (N, H_out, W_out, C): the offset of each max
-        self._tiles: tuple[np.ndarray, np.ndarray] | None = None  # compiled: (x, y) NHWC
+        self._compiled = False  # did forward take the compiled 2×2 kernel?
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x_nhwc = self._channels_last(x)
-        if self.windows.tiles_2x2() and compiled_path(self.kernel, x.dtype):
-            # NOTE: backward reads this x and y again; layers never write into their input
-            self._tiles, self._where = self.windows.max_2x2(x_nhwc), None
-            return self._tiles[1].transpose(0, 3, 1, 2)
-        y, self._where = self.windows.max(x_nhwc)  # (N, Ho, Wo, C)
-        self._tiles = None
+        self._compiled = self.windows.tiles_2x2() and compiled_path(self.kernel, x.dtype)
+        if self._compiled:
+            y, self._where = self.windows.max_2x2(x_nhwc)
+        else:
+            y, self._where = self.windows.max(x_nhwc)  # (N, Ho, Wo, C)
         return y.transpose(0, 3, 1, 2)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        if (self._where is None and self._tiles is None) or self._x_shape is None:
+        if self._where is None or self._x_shape is None:
             raise RuntimeError(f"{self.describe()}: backward() called before forward().")
         g = grad_y.transpose(0, 2, 3, 1)
-        if self._tiles is not None:
-            grad = self.windows.max_2x2_backward(g, *self._tiles)
+        if self._compiled:
+            grad = self.windows.max_2x2_backward(g, self._where, self._x_shape)
         else:
-            assert self._where is not None
             grad = self.windows.max_backward(g, self._where, self._x_shape)
         return grad.transpose(0, 3, 1, 2)
 

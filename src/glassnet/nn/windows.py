@@ -22,9 +22,9 @@ batch to batch (reallocated only when the batch shape changes), so memory stays 
 batch's windows; `Conv2D` bounds that further by splitting a batch whose window matrix would
 pass ``max_window_bytes`` into chunks of samples (`chunks`).
 
-The layers' ``kernel=`` argument chooses compiled loops (`glassnet.kernels.conv`) for col2im
-(``compiled=True``) and for max pooling over 2×2 tiles (`max_2x2`). The NumPy code here is the
-reference they are tested against; both give the same bits as this code.
+The layers' ``kernel=`` argument chooses compiled loops (`glassnet.kernels.conv`) for im2col
+and col2im (``compiled=True``) and for max pooling over 2×2 tiles (`max_2x2`). The NumPy code
+here is the reference they are tested against; both give the same bits as this code.
 
 Channels-last inside: a channels-first batch ``x`` of shape (N, C, H, W) is passed as the view
 ``x.transpose(0, 2, 3, 1)``, which costs nothing; the windows' last axis is then the channel,
@@ -183,10 +183,11 @@ class Windows:
         top, _, left, _ = self.padding
         return grad[:, top : top + h, left : left + w, :]
 
-    def im2col(self, x: np.ndarray) -> np.ndarray:
+    def im2col(self, x: np.ndarray, compiled: bool = False) -> np.ndarray:
         """Every window of ``x``: (N, H, W, C) → (N, H_out, W_out, kh, kw, C).
 
-        The result is this object's buffer, overwritten by the next call.
+        The result is this object's buffer, overwritten by the next call. ``compiled`` copies
+        the windows' rows with `glassnet.kernels.conv.im2col` instead (the same numbers).
         """
         n, h, w, c = x.shape
         h_out, w_out = self.output_size(h, w)
@@ -198,6 +199,10 @@ class Windows:
             self._cols = np.empty(size, dtype=x.dtype)
         cols = self._cols[:size].reshape(shape)
         (kh, kw), (sh, sw) = self.kernel, self.stride
+        if compiled:  # straight from x: the padding is written as zeros, never copied
+            top, _, left, _ = self.padding
+            kernels.compiled_conv().im2col(np.ascontiguousarray(x), cols, sh, sw, top, left)
+            return cols
         xp = self._pad(x)
         if c == 1 and kh * kw <= 9:
             # one strided copy per kernel offset, over all samples, pixels and channels at once
@@ -218,11 +223,11 @@ class Windows:
         """The adjoint of `im2col`: (N, H_out, W_out, kh, kw, C) → (N, H, W, C), summing the
         gradients of overlapping windows. Returns a view into this object's buffer."""
         _, h_out, w_out = grad_cols.shape[:3]
-        if compiled:  # one gather per input position, straight into the unpadded buffer
+        if compiled:  # rows of windows added straight into the unpadded buffer
             grad = self._grad_buffer(tuple(input_shape), grad_cols.dtype, zero=False)
             sh, sw = self.stride
             kernels.compiled_conv().col2im(
-                grad_cols, grad, sh, sw, self.padding[0], self.padding[2]
+                np.ascontiguousarray(grad_cols), grad, sh, sw, self.padding[0], self.padding[2]
             )
             return grad
         grad = self._grad_buffer(self._padded_shape(input_shape), grad_cols.dtype)
@@ -271,28 +276,30 @@ class Windows:
             grad[:, rows, columns, :] += picked
         return self._unpad(grad, input_shape)
 
-    # The compiled max pooling of 2×2 tiles (`glassnet.kernels.conv`): no offsets recorded,
-    # backward finds each tile's first maximum again from x and y.
+    # The compiled max pooling of 2×2 tiles (`glassnet.kernels.conv`), recording each tile's
+    # offset of its maximum as `max` does.
 
     def tiles_2x2(self) -> bool:
         """Are these windows the 2×2 tiles of stride 2 (no padding) the compiled pool handles?"""
         return self.kernel == (2, 2) and self.stride == (2, 2) and not any(self.padding)
 
     def max_2x2(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`max` of 2×2 tiles, compiled: (N, H, W, C) → (x as a C-contiguous array (a copy only
-        if it was not one), y (N, H // 2, W // 2, C)). Backward needs both."""
-        x = np.ascontiguousarray(x)
+        """`max` of 2×2 tiles, compiled: (N, H, W, C) → y and where, (N, H // 2, W // 2, C)
+        each, the same numbers as `max`."""
         n, h, w, c = x.shape
         self.output_size(h, w)
         y = np.empty((n, h // 2, w // 2, c), dtype=x.dtype)
-        kernels.compiled_conv().max_pool_2x2(x, y)
-        return x, y
+        where = np.empty(y.shape, dtype=np.uint8)
+        kernels.compiled_conv().max_pool_2x2(np.ascontiguousarray(x), y, where)
+        return y, where
 
-    def max_2x2_backward(self, grad_y: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def max_2x2_backward(
+        self, grad_y: np.ndarray, where: np.ndarray, input_shape: tuple[int, ...]
+    ) -> np.ndarray:
         """The gradient of `max_2x2`, the same numbers as `max_backward`: (N, H // 2, W // 2, C)
         → (N, H, W, C), this object's buffer."""
-        grad = self._grad_buffer(x.shape, grad_y.dtype, zero=False)
-        kernels.compiled_conv().max_pool_2x2_backward(x, y, np.ascontiguousarray(grad_y), grad)
+        grad = self._grad_buffer(tuple(input_shape), grad_y.dtype, zero=False)
+        kernels.compiled_conv().max_pool_2x2_backward(np.ascontiguousarray(grad_y), where, grad)
         return grad
 
     def mean(self, x: np.ndarray) -> np.ndarray:
