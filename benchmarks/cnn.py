@@ -108,7 +108,7 @@ def main(argv=None) -> int:
             else:
                 kernel = "numpy" if peer == "glassnet-numpy" else "auto"
                 seconds, accuracy = train_glassnet(
-                    model, X, y, X_test, y_test, orders, kernel, args.schedule
+                    model, X, y, X_test, y_test, orders, kernel, args.schedule, args.threads
                 )
             epoch_s = float(np.median(seconds))
             gflops = flops * len(X) / epoch_s / 1e9
@@ -157,7 +157,11 @@ def training_flops_per_sample(model) -> int:
     return total
 
 
-def train_glassnet(model, X, y, X_test, y_test, orders, kernel="auto", schedule="constant"):
+def train_glassnet(
+    model, X, y, X_test, y_test, orders, kernel="auto", schedule="constant", threads=1
+):
+    """Seconds per epoch and the test accuracy. ``threads``: each batch split over that many
+    threads (`fit(threads=...)`, BLAS on one thread per share), as PyTorch gets them."""
     import glassnet as gn
 
     optimizer = gn.Adam(model.parameters(), learning_rate=1e-3, kernel=kernel)
@@ -168,14 +172,14 @@ def train_glassnet(model, X, y, X_test, y_test, orders, kernel="auto", schedule=
     )
     # numba compiles (or loads from its cache) on first use: not part of an epoch's time
     model.fit(X[:64], y[:64], epochs=1, batch_size=64, optimizer="sgd", learning_rate=0.0,
-              kernel=kernel)  # fmt: skip
+              kernel=kernel, threads=threads)  # fmt: skip
     seconds = []
     for epoch, order in enumerate(orders):
         optimizer.learning_rate = float(rate(epoch))
         start = time.perf_counter()
         model.fit(
             X[order], y[order], epochs=1, batch_size=64, optimizer=optimizer, shuffle=False,
-            kernel=kernel,
+            kernel=kernel, threads=threads,
         )  # fmt: skip
         seconds.append(time.perf_counter() - start)
     accuracy = float((model.predict(X_test) == y_test).mean())

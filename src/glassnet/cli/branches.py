@@ -108,6 +108,7 @@ def fit_segment(
         # "auto": the compiled training step where it applies (glassnet.train.fused). Runs
         # written before --kernel existed have none and trained layer by layer: None replays that.
         kernel=options.get("kernel"),
+        threads=options.get("threads", 1),  # runs before --threads trained on one
     )
 
 

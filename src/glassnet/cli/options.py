@@ -48,6 +48,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "data_dir": None,
     "out": None,
     "kernel": "auto",
+    "threads": 1,
 }
 #: ``--kernel``: the compiled kernels (numba, the ``fast`` extra) or NumPy's reference code.
 KERNELS = ("auto", "numpy", "numba")
@@ -57,6 +58,7 @@ KERNELS = ("auto", "numpy", "numba")
 RANGES: dict[str, tuple[float | None, float | None]] = {
     "epochs": (1, 100_000),
     "batch_size": (1, 1_000_000),
+    "threads": (1, 256),
     "limit": (1, None),
     "early_stopping": (0, 100_000),
     "seed": (0, 2**32 - 1),

@@ -36,7 +36,9 @@ def blas_info() -> dict[str, Any]:
     pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
     if not pools:
         return _blas_from_numpy()
-    pool = pools[0]
+    # numba loads SciPy, which brings a BLAS of its own: the one to record is NumPy's
+    numpys = [pool for pool in pools if "numpy" in str(pool.get("filepath", ""))]
+    pool = (numpys or pools)[0]
     return {
         "name": str(pool.get("internal_api")),
         "version": str(pool.get("version")),

@@ -14,6 +14,7 @@ import glassnet as gn
 from glassnet import datasets
 from glassnet.distributed import MPICommunicator, launched_world_size
 from glassnet.train.cartography import LearningMap
+from glassnet.train.threads import blocker as threads_blocker
 
 from .application import STATE, UserError, guarded, plain
 from .architecture import (
@@ -126,6 +127,14 @@ def train(
             "NumPy's reference code only; numba: the compiled kernels or an error."
         ),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Split every batch over this many threads, each training a copy of the model "
+            "that shares its weights (default 1). Pays for CNNs; refused with --map, "
+            "augmentation, dropout or BatchNorm."
+        ),
+    ] = None,
     config: Annotated[
         str | None, typer.Option(help="TOML file with any of these options; flags override it.")
     ] = None,
@@ -175,6 +184,12 @@ def train(
     communicator = MPICommunicator() if launched_world_size() > 1 else None
     if communicator is not None and (branch is not None or learning_map):
         raise UserError("--from and --map do not work under mpiexec yet: train on one process.")
+    if options.get("threads", 1) > 1 and (communicator is not None or learning_map):
+        raise UserError(
+            "--threads splits each batch inside one process: it does not combine with "
+            f"{'mpiexec' if communicator is not None else '--map'} (which reads whole batches); "
+            "use --threads 1."
+        )
     if communicator is not None and communicator.rank != 0:
         STATE.quiet, STATE.json = True, False  # rank 0 alone prints
         try:
@@ -305,6 +320,13 @@ def _fit_and_write(
     if partial is not None and communicator is None:  # last: its history has the others' logs
         extra.append(fresh_checkpoints(partial, keep))
     callbacks = training_callbacks(options, extra)
+    if options.get("threads", 1) > 1:  # what fit would refuse, refused before any training
+        reason = threads_blocker(model, communicator, None, callbacks)
+        if reason is not None:
+            raise UserError(
+                f"--threads {options['threads']} cannot split this training: {reason}; "
+                "use --threads 1."
+            )
     STATE.say(model.summary())
     started = time.perf_counter()
     history = fit_segment(

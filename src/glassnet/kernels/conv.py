@@ -9,6 +9,7 @@ channels-last arrays:
                    (0 where that position lies in the padding)
     col2im         g_x[n, r, s, c] = Σ_(a,b) g_cols[n, i, j, a, b, c]  over the windows (i, j)
                    whose entry (a, b) is (r, s): r + top = i·sh + a, s + left = j·sw + b
+    add_bias       z[p, f] += b[f]  (NumPy's broadcast add runs short rows of F numbers)
     max_pool_2x2   y[n, i, j, c] = max of x[n, 2i + a, 2j + b, c] over a, b ∈ {0, 1}, and
                    where[n, i, j, c] = 2a + b of the first maximum
     max_pool_2x2_backward   g_x[n, 2i + a, 2j + b, c] = g_y[n, i, j, c] if 2a + b is where,
@@ -32,7 +33,8 @@ vectorising the loop: measured 3–10× slower on these kernels.
 
 All loops are serial: the order of every sum is fixed, so the same inputs give the same bits on
 every call (and OpenBLAS's threads hold the other core after each product anyway; see
-`glassnet.kernels.updates`).
+`glassnet.kernels.updates`). They release the GIL (``nogil``): ``fit(threads=n)`` runs each
+share of a batch through them in its own thread (`glassnet.train.threads`).
 
 Shapes (all C-contiguous): ``x``, ``grad`` (N, H, W, C); ``cols``, ``grad_cols``
 (N, H_out, W_out, kh, kw, C); ``y``, ``where``, ``grad_y`` (N, H_out, W_out, C).
@@ -43,7 +45,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-jit = numba.njit(cache=True, error_model="numpy")
+jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 u = np.uint64
 
 
@@ -102,6 +104,17 @@ def col2im(grad_cols, grad, sh, sw, top, left):
                     source = window + u(a) * run + first
                     for t in range(last - first):
                         gf[target + t] += cf[source + t]
+
+
+@jit
+def add_bias(z, b):
+    """``z[p, f] += b[f]`` for every row p of the (P, F) product: one pass, no broadcast."""
+    n_rows, n_filters = z.shape
+    zf, f = z.reshape(-1), u(n_filters)
+    for p in range(u(n_rows)):
+        row = p * f
+        for k in range(f):
+            zf[row + k] += b[k]
 
 
 @jit

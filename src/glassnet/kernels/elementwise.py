@@ -28,7 +28,7 @@ import numpy as np
 
 from .forward import RELU, SIGMOID, TANH
 
-jit = numba.njit(cache=True, error_model="numpy")
+jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
 
 # ---------------------------------------------------------------------------------- forward

@@ -524,6 +524,7 @@ class Sequential:
         sample_weight: Any = None,
         class_weight: Any = None,
         kernel: str | None = None,
+        threads: int = 1,
     ) -> History:
         """Train by mini-batch gradient descent.
 
@@ -576,6 +577,13 @@ class Sequential:
             a small chain of Dense layers and elementwise activations trains each batch in one
             compiled call where `glassnet.train.fused.blocker` allows it. Same seed →
             bit-identical weights on each path; the paths agree to float rounding.
+        threads : int
+            Split every batch into this many shares, each trained by its own thread on a copy
+            of the model that shares its weights; the gradients are averaged and the optimizer
+            steps once (`glassnet.train.threads`; BLAS is held to one thread per share while
+            fit runs). Pays where one thread leaves cores idle, as CNNs on the compiled kernels
+            do. Same seed and threads → bit-identical weights; another count agrees to float
+            rounding. Default 1: the step as written, one layer after another.
 
         Returns
         -------
@@ -613,6 +621,7 @@ class Sequential:
             sample_weight=sample_weight,
             class_weight=class_weight,
             kernel=kernel,
+            threads=threads,
         )
 
     def training_state(self) -> TrainingState:

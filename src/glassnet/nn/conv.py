@@ -158,7 +158,9 @@ class Conv2D(Layer):
                     self.W.value,
                     out=z[part.start * h_out * w_out : part.stop * h_out * w_out],
                 )
-        if self.b is not None:
+        if self.b is not None and compiled:
+            kernels.compiled_conv().add_bias(z, self.b.value)
+        elif self.b is not None:
             z += self.b.value
         # a channels-first view of channels-last memory; the next conv's transpose undoes it
         return z.reshape(n, h_out, w_out, f).transpose(0, 3, 1, 2)

@@ -199,7 +199,10 @@ class Windows:
             self._cols = np.empty(size, dtype=x.dtype)
         cols = self._cols[:size].reshape(shape)
         (kh, kw), (sh, sw) = self.kernel, self.stride
-        if compiled:  # straight from x: the padding is written as zeros, never copied
+        # NOTE: for one channel and at most nine offsets, NumPy's strided copy per offset beat
+        # the compiled rows of kw numbers (0.34 against 0.78 ms on cnn2's first layer)
+        if compiled and not (c == 1 and kh * kw <= 9):
+            # straight from x: the padding is written as zeros, never copied
             top, _, left, _ = self.padding
             kernels.compiled_conv().im2col(np.ascontiguousarray(x), cols, sh, sw, top, left)
             return cols

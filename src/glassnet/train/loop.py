@@ -24,6 +24,7 @@ and keep their shard's rows (`glassnet.nn.Layer.random_rows`): one generator sta
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
@@ -39,6 +40,7 @@ from ..losses import Loss
 from . import fused
 from .callbacks import Callback, History, PrintProgress
 from .optimizers import Optimizer
+from .threads import ThreadedStep, check_threads
 
 
 @dataclass
@@ -150,6 +152,8 @@ class FitRun:
     chain: fused.ChainStep | None = None
     # the compiled one-call step (`glassnet.train.fused`) when the run allows it, else None
     fused: fused.FusedStep | None = None
+    # the batch split over threads (`glassnet.train.threads`) when fit(threads > 1), else None
+    threaded: ThreadedStep | None = None
 
     @property
     def n_batches(self) -> int:
@@ -255,6 +259,7 @@ def fit(
     sample_weight: Any = None,
     class_weight: Any = None,
     kernel: str | None = None,
+    threads: int = 1,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent; see `glassnet.Sequential.fit`."""
     path = None if kernel is None else kernels.resolve(kernel)
@@ -263,6 +268,8 @@ def fit(
     X = model.check_inputs(X)
     y = model.check_targets(y, len(X))
     weights = sample_weights(model.output, y, sample_weight, class_weight, model.dtype)
+    callbacks = list(callbacks)
+    threads = check_threads(threads, model, communicator, weights, callbacks)
     if weights is not None and communicator is not None:
         raise ValueError(
             "sample_weight and class_weight are not supported with a communicator yet: each "
@@ -327,10 +334,11 @@ def fit(
         X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator, weights
     )
     run.output_callbacks = output_callbacks
-    if fused.blocker(model, run, path) is None:
+    if threads == 1 and fused.blocker(model, run, path) is None:
         run.fused = fused.FusedStep(model, run)
-    elif fused.chain_blocker(model, run, path) is None:
+    elif threads == 1 and fused.chain_blocker(model, run, path) is None:
         run.chain = fused.ChainStep(model, run)
+    shared = ThreadedStep(model, loss_fn, threads) if threads > 1 else contextlib.nullcontext()
     params = {
         "epochs": epochs,
         "batches": run.n_batches,
@@ -338,7 +346,7 @@ def fit(
         "batch_size": batch_size,
     }
     # Data parallel, a Ctrl-C only asks; the ranks agree in the next step's reduction.
-    with InterruptFlag(shared=communicator is not None) as interrupt:
+    with InterruptFlag(shared=communicator is not None) as interrupt, shared as run.threaded:
         for callback in all_callbacks:
             callback.on_train_begin(params)
         while state.epoch < epochs:
@@ -396,6 +404,10 @@ def train_epoch(
             n_seen = run.global_batch_size(batch)
             if run.output_callbacks:  # e.g. a learning map: the forward's logits
                 run.outputs_hook(batch)(compiled.outputs())
+        elif run.threaded is not None:  # the batch shared out over threads
+            xb, yb = run.batch(batch)
+            batch_loss, n_correct = run.threaded.forward_backward(forward_backward, xb, yb)
+            n_seen = len(xb)
         elif comm is None:
             xb, yb = run.batch(batch)
             weights = run.batch_weights(batch)
