@@ -250,9 +250,9 @@ class ChainStep:
 
     Every matrix product is the BLAS call `glassnet.nn.dense.Dense` makes, on the same shapes,
     and every elementwise formula the compiled layer path's (`glassnet.kernels.elementwise`),
-    so the weights come out as on that path, bit for bit; what it saves is the passes over
-    each layer's output between the products and a dozen new arrays per batch (measured on the
-    wide network, one thread: 3–8 % of the step; see the README's Performance section).
+    so the weights come out as on that path, bit for bit; what it saves is a pass over each
+    layer's output between the products and most of the new arrays of a batch (measured on the
+    wide network, one thread, under load: 2 % of the step; see the README's Performance section).
     ``step(rows)`` returns the batch's mean loss and correct count, as `FusedStep.step`.
     """
 
@@ -263,7 +263,6 @@ class ChainStep:
         self.blocks = blocks
         self.X, self.y = run.X, run.y
         n, dtype = run.batch_size, model.dtype
-        self.xb = np.empty((n, model.n_inputs), dtype)  # the gathered batch
         # each block's output a = f(x·W + b), (n, neurons), and dL/d(that output) for the
         # blocks before the last (the loss kernel returns the last one's)
         self.acts = [np.empty((n, dense.n_neurons), dtype) for dense, _ in blocks]
@@ -284,8 +283,9 @@ class ChainStep:
         if isinstance(rows, slice):
             xb, yb = self.X[rows], self.y[rows]  # views, as the layer path takes them
         else:
-            xb = np.take(self.X, rows, axis=0, out=self.xb[: len(rows)])
-            yb = self.y.take(rows)
+            # NOTE: a new array, as the layer path gathers it: np.take(..., out=buffer) copies
+            # through a second buffer when it checks the indices (2.8× slower on wide's batch)
+            xb, yb = self.X.take(rows, axis=0), self.y.take(rows)
         n = self.n_rows = len(xb)
         bias_activation, tanh = self.elementwise.bias_activation, self.tanh
         a = xb
