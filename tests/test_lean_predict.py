@@ -124,6 +124,9 @@ def test_one_call_prediction_is_the_lean_path_bit_for_bit(mnist_test):
     compiled call) returns the numbers of the checked lean path and of trace, bit for bit."""
     model = seed_network("numba")
     X = np.ascontiguousarray(mnist_test[0][:3])
+    assert model._one_call_proba(X[:1]) is None  # no plan yet: the first call builds it
+    first = model.predict_proba(X[:1])
+    assert np.array_equal(model._one_call_proba(X[:1]), first)
     for x in (X[:1], X, X[0]):  # a batch of one, of three, and one sample without a batch axis
         fast = model._one_call_proba(x)
         assert fast is not None

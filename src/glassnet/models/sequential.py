@@ -349,6 +349,10 @@ class Sequential:
         or an infinity in X, returns None: the checked path then computes the same numbers or
         raises its usual error.
         """
+        # NOTE: no compiled plan yet (the first call builds it in `_lean`) or the NumPy path:
+        # return before any other work, so that path pays one attribute look-up for this.
+        if self._lean_layout is None:
+            return None
         if not (type(X) is np.ndarray and X.dtype == self.dtype and X.flags.c_contiguous):
             return None
         if X.shape == self.input_shape and X.ndim == 1:
