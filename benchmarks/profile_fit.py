@@ -8,8 +8,9 @@
 Runs the textbook step that `fit` runs — index the batch, each layer's forward, the fused loss,
 each layer's backward, the optimizer step — with a timer around every stage, and prints the
 microseconds per call of each next to one epoch of `fit` itself (the difference is fit's own
-per-batch bookkeeping, or, where fit takes the compiled one-call step of `glassnet.train.fused`,
-what that step saves); then the compiled step alone on the same batches, where it applies, and
+per-batch bookkeeping, or, where fit takes a compiled step of `glassnet.train.fused` — the
+one-call step of small networks or the chain step of big ones — what that step saves); then
+that step alone on the same batches, where one applies, and
 the same for a one-sample `predict_proba`. ``--cprofile`` adds
 cProfile's view of one `fit` epoch.
 """
@@ -122,19 +123,25 @@ def main() -> int:
     fresh = wl.GlassnetTrainer(workload, weights, 0)
     fresh.model.fit(X[:size], y[:size], epochs=1, batch_size=size, optimizer=fresh.optimizer,
                     callbacks=[Grab()], kernel=args.kernel)  # fmt: skip
-    why = fused.blocker(fresh.model, grab["run"], kernels.resolve(args.kernel))
-    if why is None:
+    path = kernels.resolve(args.kernel)
+    why = fused.blocker(fresh.model, grab["run"], path)
+    why_chain = fused.chain_blocker(fresh.model, grab["run"], path)
+    if why is None or why_chain is None:
         run = grab["run"]
         run.X, run.y = X, y
-        compiled = fused.FusedStep(fresh.model, run)
+        one_call = why is None
+        compiled = (
+            fused.FusedStep(fresh.model, run) if one_call else fused.ChainStep(fresh.model, run)
+        )
         start = clock()
         for first in range(0, len(X), size):
             compiled.step(order[first : first + size])
         seconds = clock() - start
-        print(f"{'compiled step (one call a batch)':<36}{1e6 * seconds / n_batches:9.1f}")
-        print(f"{'  sum of stages ÷ compiled step':<36}{staged / seconds:9.2f}×")
+        label = "compiled step (one call a batch)" if one_call else "chain step (NumPy products)"
+        print(f"{label:<36}{1e6 * seconds / n_batches:9.1f}")
+        print(f"{'  sum of stages ÷ that step':<36}{staged / seconds:9.2f}×")
     else:
-        print(f"compiled step: not taken ({why})")
+        print(f"compiled step: not taken ({why}); chain step: not taken ({why_chain})")
 
     # One-sample predict_proba, piece by piece (medians over many calls).
     x1 = X[:1]

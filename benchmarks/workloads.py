@@ -304,8 +304,13 @@ def _epoch_timer(base: type) -> type:
             self.step = "not run"
 
         def on_train_begin(self, logs):
-            compiled = self.model.current_fit.fused is not None
-            self.step = "compiled, one call a batch" if compiled else "layer by layer"
+            run = self.model.current_fit
+            if run.fused is not None:
+                self.step = "compiled, one call a batch"
+            elif getattr(run, "chain", None) is not None:  # (an older glassnet has none)
+                self.step = "chain: NumPy's products, compiled passes between them"
+            else:
+                self.step = "layer by layer"
 
         def on_epoch_begin(self, epoch, logs):
             self._start = time.perf_counter()

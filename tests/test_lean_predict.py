@@ -116,3 +116,40 @@ def test_kernel_numba_without_numba_is_a_clear_error(monkeypatch, mnist_test):
     model.kernel = "auto"  # falls back to NumPy
     x = mnist_test[0][:1]
     assert np.array_equal(model.predict_proba(x), reference(model, x))
+
+
+@needs_numba
+def test_one_call_prediction_is_the_lean_path_bit_for_bit(mnist_test):
+    """Regression test for issue 12: the one-call predict_proba (input check inside the
+    compiled call) returns the numbers of the checked lean path and of trace, bit for bit."""
+    model = seed_network("numba")
+    X = np.ascontiguousarray(mnist_test[0][:3])
+    assert model._one_call_proba(X[:1]) is None  # no plan yet: the first call builds it
+    first = model.predict_proba(X[:1])
+    assert np.array_equal(model._one_call_proba(X[:1]), first)
+    for x in (X[:1], X, X[0]):  # a batch of one, of three, and one sample without a batch axis
+        fast = model._one_call_proba(x)
+        assert fast is not None
+        checked = model.lean_proba(model.check_inputs(x))
+        assert np.array_equal(fast, checked)
+        assert np.array_equal(model.predict_proba(x), fast)
+        assert np.array_equal(model.forward_steps(x)[1], fast)
+    # what the one call does not take goes the checked way, with the same numbers
+    assert model._one_call_proba(X[:, ::2]) is None  # wrong width: check_inputs explains
+    assert model._one_call_proba(X.astype(np.float64)) is None  # converted by check_inputs
+    assert np.array_equal(model.predict_proba(X.astype(np.float64)), model.predict_proba(X))
+    assert model._one_call_proba(X.tolist()) is None
+
+
+@pytest.mark.parametrize("kernel", PATHS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_bad_one_sample_input_gets_the_checked_error(kernel, bad, mnist_test):
+    model = seed_network(kernel)
+    x = mnist_test[0][:1].copy()  # (the fixture's array is shared: not written to)
+    x[0, 100] = bad
+    with pytest.raises(gn.DataError, match=r"X contains NaN or infinite values \(first at"):
+        model.predict_proba(x)
+    with pytest.raises(gn.ShapeError, match="expects 784 input features, got X with shape"):
+        model.predict_proba(np.ascontiguousarray(mnist_test[0][:1, :700]))
+    with pytest.raises(gn.DataError, match="X is empty"):
+        model.predict_proba(x[:0])

@@ -14,13 +14,19 @@ the same softmax).
 Shapes: ``a``, ``z``, ``grad`` are 1-D: the callers pass each array's numbers in memory order
 (a C-contiguous array flattened, or a convolution's channels-first view of channels-last
 memory, see `glassnet.nn.activations.memory_order`), except the softmax cross-entropy, on
-``(batch, classes)`` logits and ``(batch,)`` class ids.
+``(batch, classes)`` logits and ``(batch,)`` class ids, and `bias_activation`, on a Dense
+layer's C-contiguous ``(batch, neurons)`` output.
+
+`bias_activation` and `activation_backward` work in place, on the buffers of the big-network
+training step (`glassnet.train.fused.ChainStep`); the others return new arrays.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+from .forward import RELU, SIGMOID, TANH
 
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
@@ -48,7 +54,52 @@ def relu(z):
     return a
 
 
+@jit
+def bias_activation(z, b, kind):
+    """z ← f(z + b) in place: a Dense layer's bias and the activation after it, in one pass.
+
+    ``kind`` is RELU, SIGMOID or another code of `glassnet.kernels.forward` (the bias alone:
+    the `glassnet.nn.activations.Tanh` layer's forward is NumPy's SIMD tanh, which the caller
+    then applies, in place, for the same bits); ``b`` of size 0 means no bias. Each number is
+    what ``z += b`` and then the layer's compiled training forward compute (`relu`, `sigmoid`).
+    Shapes: z (n, m) C-contiguous, b (m,) or (0,).
+    """
+    n, m = z.shape
+    zero = z.dtype.type(0.0)
+    half = z.dtype.type(0.5)
+    for r in range(n):  # row by row: the activation's pass finds the row in the L1 cache
+        row = z[r]
+        if b.size > 0:
+            for j in range(m):
+                row[j] += b[j]
+        if kind == RELU:
+            for j in range(m):
+                v = row[j]
+                row[j] = v if (v > zero) | (v != v) else zero
+        elif kind == SIGMOID:
+            for j in range(m):
+                row[j] = np.tanh(row[j] * half) * half + half
+
+
 # ---------------------------------------------------------------------------------- backward
+
+
+@jit
+def activation_backward(a, grad, kind):
+    """grad ← f′(a)·grad in place, from the activation's output a: `sigmoid_backward`,
+    `tanh_backward` or `relu_backward` without a new array (any other code, e.g. IDENTITY:
+    unchanged)."""
+    one = a.dtype.type(1.0)
+    zero = a.dtype.type(0.0)
+    if kind == RELU:
+        for i in range(a.size):
+            grad[i] = grad[i] if a[i] > zero else zero
+    elif kind == SIGMOID:
+        for i in range(a.size):
+            grad[i] = (one - a[i]) * a[i] * grad[i]
+    elif kind == TANH:
+        for i in range(a.size):
+            grad[i] = (one - a[i] * a[i]) * grad[i]
 
 
 @jit

@@ -279,6 +279,9 @@ class Sequential:
         ndarray, shape (n, n_classes) for softmax; (n, 2) for one sigmoid output, columns
         P(0) and P(1); (n, n_outputs) independent probabilities for several sigmoid outputs.
         """
+        probabilities = self._one_call_proba(X)
+        if probabilities is not None:
+            return probabilities
         if self.output == "identity":
             raise TypeError("This is a regression model (output='identity'): use predict().")
         X = self.check_inputs(X)
@@ -333,6 +336,37 @@ class Sequential:
             else:
                 a = layer.function(a)  # type: ignore[attr-defined]
         return self._output_function(a)
+
+    def _one_call_proba(self, X: Any) -> np.ndarray | None:
+        """`predict_proba` of a few samples as one compiled call, or None to take the checked path.
+
+        A one-sample prediction on the seed network costs a few microseconds of arithmetic and
+        as much again of checks and calls around it. When ``X`` is already what `check_inputs`
+        would return (a C-contiguous ndarray of the model's dtype, ``(n, *input_shape)`` with
+        1 ≤ n ≤ `LEAN_MAX_SAMPLES`, or one sample of ``input_shape``) and the compiled lean path
+        applies, `glassnet.kernels.forward.chain_proba` checks that X is finite and computes the
+        probabilities in one call, into an array allocated here. Anything else, including a NaN
+        or an infinity in X, returns None: the checked path then computes the same numbers or
+        raises its usual error.
+        """
+        # NOTE: no compiled plan yet (the first call builds it in `_lean`) or the NumPy path:
+        # return before any other work, so that path pays one attribute look-up for this.
+        if self._lean_layout is None:
+            return None
+        if not (type(X) is np.ndarray and X.dtype == self.dtype and X.flags.c_contiguous):
+            return None
+        if X.shape == self.input_shape and X.ndim == 1:
+            X = X.reshape(1, -1)  # one sample, as check_inputs makes it a batch of one
+        elif X.shape[1:] != self.input_shape or not 0 < len(X) <= LEAN_MAX_SAMPLES:
+            return None
+        n = len(X)
+        if self.output != "softmax" or not self._lean() or not self._compiled_fits(n):
+            return None
+        probabilities = np.empty((n, self.n_outputs), self.dtype)
+        chain = kernels.compiled_forward().chain_proba
+        if not chain(X, self._values, self._lean_layout, self._lean_total, probabilities):
+            return None  # a NaN or an infinity in X: check_inputs names it
+        return probabilities
 
     def forward_steps(self, X: Any) -> tuple[list[np.ndarray], np.ndarray]:
         """Every layer's output and the model's predictions, computed as `predict_proba` does.

@@ -9,8 +9,8 @@ For every mini-batch, `train_epoch` runs the textbook step that a learner can wr
 
 The loop works on any model with that interface (`glassnet.Sequential` is the one glassnet
 builds): ``check_inputs``/``check_targets``, ``resolve_loss``/``resolve_optimizer``,
-``forward``/``backward``, ``get_weights``/``set_weights``, ``layers``, ``output`` and
-``stop_training``.
+``forward``/``backward``, ``get_weights``/``set_weights``, ``parameters``/``buffers``,
+``layers``, ``output`` and ``stop_training``.
 
 Data-parallel training (``fit(..., communicator=...)``, e.g. `glassnet.distributed.MPICommunicator`)
 touches the loop through four calls only: the epoch's order is made the ``same_order`` on every
@@ -147,6 +147,9 @@ class FitRun:
     weights: np.ndarray | None = None  # (n,) per-sample loss weights, None for unweighted
     # callbacks that look at each batch's outputs (`Callback.on_batch_outputs`; one process)
     output_callbacks: list[Callback] = field(default_factory=list)
+    # a big chain's step with NumPy's products and compiled passes (`fused.ChainStep`), or None
+    # (NOTE: declared before the field ``fused``, which would hide the module in annotations)
+    chain: fused.ChainStep | None = None
     # the compiled one-call step (`glassnet.train.fused`) when the run allows it, else None
     fused: fused.FusedStep | None = None
     # the batch split over threads (`glassnet.train.threads`) when fit(threads > 1), else None
@@ -333,6 +336,8 @@ def fit(
     run.output_callbacks = output_callbacks
     if threads == 1 and fused.blocker(model, run, path) is None:
         run.fused = fused.FusedStep(model, run)
+    elif threads == 1 and fused.chain_blocker(model, run, path) is None:
+        run.chain = fused.ChainStep(model, run)
     shared = ThreadedStep(model, loss_fn, threads) if threads > 1 else contextlib.nullcontext()
     params = {
         "epochs": epochs,
@@ -390,9 +395,11 @@ def train_epoch(
     classify = model.output != "identity"
     width = label_width(model.output, run.y)
     random_layers = [layer for layer in model.layers if layer.uses_rng]
-    compiled = run.fused
+    compiled: fused.FusedStep | fused.ChainStep | None = run.fused
+    if compiled is None:
+        compiled = run.chain
     for batch in range(state.batch, run.n_batches):
-        if compiled is not None:  # forward, loss, backward and the update in one compiled call
+        if compiled is not None:  # forward, loss, backward and the update, compiled
             batch_loss, n_correct = compiled.step(run.rows(batch))
             n_seen = run.global_batch_size(batch)
             if run.output_callbacks:  # e.g. a learning map: the forward's logits
@@ -429,9 +436,25 @@ def train_epoch(
                 callback.on_batch_end(batch, logs)
         if interrupt.raised or model.stop_training:
             return None
-    if not np.isfinite(model.get_weights()).all():
+    if not weights_finite(model):
         diverged(model, last_finite, state, math.nan, run.history)
     return state.logs(classify, width)
+
+
+def weights_finite(model: Any) -> bool:
+    """No NaN and no infinity in the model's parameters and buffers, checked without a copy.
+
+    A sum is NaN or ±inf whenever an entry is, so one reduction per array clears the common
+    case; only a non-finite sum (perhaps an overflow of finite values) needs the elementwise
+    check. (``np.isfinite(model.get_weights())`` made a copy of the weights and a mask as big
+    as a quarter of them at every epoch's end: on the wide network, part of training's peak
+    memory.)
+    """
+    for array in [*model.parameters(), *model.buffers()]:
+        value = array.value
+        if not math.isfinite(np.add.reduce(value, axis=None)) and not np.isfinite(value).all():
+            return False
+    return True
 
 
 def forward_backward(
