@@ -275,3 +275,21 @@ def test_the_cnn_benchmark_runs_both_paths_and_reports_the_targets(tmp_path):
     assert abs(accuracies[0] - accuracies[1]) <= 2 / 64
     assert set(row["profile_ms_per_batch"]) == {"numpy", "numba"}
     assert "conv2d_1 backward" in row["profile_ms_per_batch"]["numba"]
+
+
+def test_the_compiled_path_goes_through_cache_sized_chunks(monkeypatch):
+    x = _inputs((12, 3, 9, 9))
+    grad_z = _inputs((12, 5, 9, 9), seed=1)
+    per_sample = 9 * 9 * 27 * 8
+    monkeypatch.setattr(gn.Conv2D, "cache_window_bytes", 3 * per_sample)
+    results = {}
+    for kernel in ("numpy", "numba"):
+        layer = gn.Conv2D(3, 5, 3, padding="same", dtype=np.float64, rng=0, kernel=kernel)
+        layer.input_grad = True
+        z = layer.forward(x, training=True)
+        results[kernel] = (z, layer.backward(grad_z), layer.W.grad.copy(), layer.b.grad.copy())
+        held = layer.windows._cols.nbytes
+        # NumPy keeps the whole batch's windows; compiled, three samples' at a time
+        assert held == (12 if kernel == "numpy" else 3) * per_sample
+    for a, b in zip(results["numpy"], results["numba"], strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)

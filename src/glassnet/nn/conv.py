@@ -54,6 +54,9 @@ class Conv2D(Layer):
     whose matrix would pass ``max_window_bytes`` (64 MiB; a class attribute) is split into
     chunks of samples, each through the same product; backward then rebuilds each chunk's
     windows instead of keeping them all, so a prediction over 8,192 images holds one chunk's.
+    On the compiled path the chunks hold at most ``cache_window_bytes`` (1 MiB) of windows:
+    a chunk's windows are still in the cache when its products read them, which measured
+    12–25 % faster a batch on cnn2 than one 9 MB window matrix (`benchmarks/cnn.py`).
 
     Shapes
     ------
@@ -76,6 +79,7 @@ class Conv2D(Layer):
 
     input_rank = 3
     max_window_bytes = 64 << 20
+    cache_window_bytes = 1 << 20
     options = {
         "n_channels": Option("int", required=True, low=1, high=MAX_SIZE),
         "n_filters": Option("int", required=True, low=1, high=MAX_SIZE),
@@ -166,9 +170,13 @@ class Conv2D(Layer):
         return z.reshape(n, h_out, w_out, f).transpose(0, 3, 1, 2)
 
     def _chunks(self, n: int, positions: int) -> list[slice]:
-        """The batch's chunks of samples: one unless its windows pass ``max_window_bytes``."""
+        """The batch's chunks of samples: one unless its windows pass ``max_window_bytes``
+        (on the compiled path, ``cache_window_bytes``)."""
         per_sample = positions * self.W.shape[0] * self._dtype.itemsize
-        return chunks(n, per_sample, self.max_window_bytes)
+        budget = self.max_window_bytes
+        if compiled_path(self.kernel, self._dtype):
+            budget = min(budget, self.cache_window_bytes)
+        return chunks(n, per_sample, budget)
 
     def backward(self, grad_z: np.ndarray) -> np.ndarray | None:
         # dL/dW = colsᵀ · dL/dz, dL/db = Σ dL/dz, dL/dcols = dL/dz · Wᵀ, then col2im
