@@ -291,5 +291,9 @@ def test_the_compiled_path_goes_through_cache_sized_chunks(monkeypatch):
         held = layer.windows._cols.nbytes
         # NumPy keeps the whole batch's windows; compiled, three samples' at a time
         assert held == (12 if kernel == "numpy" else 3) * per_sample
+        first = gn.Conv2D(3, 5, 3, padding="same", dtype=np.float64, rng=0, kernel=kernel)
+        first.input_grad = False  # a first layer: one window matrix on both paths
+        first.forward(x, training=True)
+        assert first.windows._cols.nbytes == 12 * per_sample
     for a, b in zip(results["numpy"], results["numba"], strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)

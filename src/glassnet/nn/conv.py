@@ -54,9 +54,12 @@ class Conv2D(Layer):
     whose matrix would pass ``max_window_bytes`` (64 MiB; a class attribute) is split into
     chunks of samples, each through the same product; backward then rebuilds each chunk's
     windows instead of keeping them all, so a prediction over 8,192 images holds one chunk's.
-    On the compiled path the chunks hold at most ``cache_window_bytes`` (1 MiB) of windows:
-    a chunk's windows are still in the cache when its products read them, which measured
-    12–25 % faster a batch on cnn2 than one 9 MB window matrix (`benchmarks/cnn.py`).
+    On the compiled path, a layer whose backward also computes dL/dx (every conv but the
+    first) goes in chunks of at most ``cache_window_bytes`` (1 MiB) of windows: a chunk's
+    windows and window gradients are still in the cache when its products and col2im read
+    them, which measured 12–30 % faster a batch on cnn2 than one 9 MB window matrix. A first
+    layer has no window gradient, and rebuilding its windows in backward cost more than the
+    cache saved, so it keeps one window matrix (both measured with `benchmarks/cnn.py`).
 
     Shapes
     ------
@@ -171,10 +174,10 @@ class Conv2D(Layer):
 
     def _chunks(self, n: int, positions: int) -> list[slice]:
         """The batch's chunks of samples: one unless its windows pass ``max_window_bytes``
-        (on the compiled path, ``cache_window_bytes``)."""
+        (``cache_window_bytes`` on the compiled path, when backward computes dL/dx too)."""
         per_sample = positions * self.W.shape[0] * self._dtype.itemsize
         budget = self.max_window_bytes
-        if compiled_path(self.kernel, self._dtype):
+        if self.input_grad and compiled_path(self.kernel, self._dtype):
             budget = min(budget, self.cache_window_bytes)
         return chunks(n, per_sample, budget)
 
