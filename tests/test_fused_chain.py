@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from fit_resume import stop_and_resume
 from glassnet import kernels
 from glassnet.train import fused
 from glassnet.train.cartography import LearningMap
@@ -119,29 +120,11 @@ def test_unshuffled_batches_and_a_learning_map_take_the_chain_step(mnist_test):
 
 def test_a_fit_stopped_mid_epoch_resumes_the_chain_step_exactly(mnist_test):
     X, y = mnist_test[0][:640], mnist_test[1][:640]
-
-    class StopAt(gn.Callback):
-        def on_batch_end(self, batch, logs):
-            if batch == 7 and self.model.history is None:  # only in the first fit
-                self.state = self.model.training_state()
-                self.model.stop_training = True
-
-    def fresh():
-        model = gn.MLP(SIZES, activation="relu", seed=0)
-        return model, gn.Adam(model.parameters(), learning_rate=1e-3)
-
-    whole, optimizer = fresh()
-    whole.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba")
-    stopped, optimizer = fresh()
-    stop = StopAt()
-    stopped.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", callbacks=[stop])
-    resumed, optimizer = fresh()
-    resumed.set_weights(stopped.get_weights())
-    optimizer.load_state_dict(stopped.optimizer.state_dict())
     seen = SeeStep()
-    resumed.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", resume=stop.state,
-                callbacks=[seen])  # fmt: skip
-    assert seen.chain is not None and stop.state.batch == 8
+    whole, resumed, state = stop_and_resume(
+        lambda: gn.MLP(SIZES, activation="relu", seed=0), X, y, 7, seen
+    )
+    assert seen.chain is not None and state.batch == 8
     assert np.array_equal(resumed.get_weights(), whole.get_weights())
 
 

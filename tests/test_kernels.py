@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from fit_resume import stop_and_resume
 from glassnet import kernels
 from glassnet.parameter import Parameter, pack_parameters
 from glassnet.train import fused
@@ -460,29 +461,11 @@ def test_a_learning_map_sees_the_compiled_steps_logits_as_the_numpy_steps(mnist_
 @needs_numba
 def test_a_fit_stopped_mid_epoch_resumes_the_compiled_step_exactly(mnist_test):
     X, y = mnist_test[0][:1000], mnist_test[1][:1000]
-
-    class StopAt(gn.Callback):
-        def on_batch_end(self, batch, logs):
-            if batch == 10 and self.model.history is None:  # only in the first fit
-                self.state = self.model.training_state()
-                self.model.stop_training = True
-
-    def fresh():
-        model = gn.MLP([784, 16, 16, 10], activation="sigmoid", seed=0)
-        return model, gn.Adam(model.parameters(), learning_rate=1e-3)
-
-    whole, optimizer = fresh()
-    whole.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba")
-    stopped, optimizer = fresh()
-    stop = StopAt()
-    stopped.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", callbacks=[stop])
-    resumed, optimizer = fresh()
-    resumed.set_weights(stopped.get_weights())
-    optimizer.load_state_dict(stopped.optimizer.state_dict())
     seen = SeeStep()
-    resumed.fit(X, y, epochs=2, optimizer=optimizer, seed=3, kernel="numba", resume=stop.state,
-                callbacks=[seen])  # fmt: skip
-    assert seen.fused is not None and stop.state.batch == 11
+    whole, resumed, state = stop_and_resume(
+        lambda: gn.MLP([784, 16, 16, 10], activation="sigmoid", seed=0), X, y, 10, seen
+    )
+    assert seen.fused is not None and state.batch == 11
     assert np.array_equal(resumed.get_weights(), whole.get_weights())
 
 
