@@ -37,7 +37,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .forward import DENSE, IDENTITY, RELU, SIGMOID, TANH
+from .forward import DENSE, IDENTITY, RELU, SIGMOID, TANH, activate
 from .updates import adam_loop, sgd_loop
 
 # NOTE: numba's disk cache is keyed on this file only: after editing a kernel this file calls
@@ -126,21 +126,7 @@ def forward_backward(X, y, rows, values, grads, layout, acts, deltas, xb):
                         z[r, j] += b[j]
             continue
         src = acts[source : source + n * n_in]  # (an activation follows the first Dense layer)
-        if kind == SIGMOID:
-            # NOTE: 1/(1 + e^(−z)), not NumPy's ½·tanh(z/2) + ½: the C library's exp costs a
-            # quarter of its tanh (512 numbers, under load: 3.8 against 16.6 µs). For z < −88,
-            # e^(−z) overflows to inf and a = 1/inf = 0, the right limit (no NaN).
-            for e in range(n * n_out):
-                dst[e] = one / (one + np.exp(-src[e]))
-        elif kind == TANH:
-            for e in range(n * n_out):
-                dst[e] = np.tanh(src[e])
-        elif kind == RELU:
-            for e in range(n * n_out):
-                dst[e] = max(src[e], zero)
-        elif kind == IDENTITY:
-            for e in range(n * n_out):
-                dst[e] = src[e]
+        activate(kind, src, dst)  # prediction's formulas (`glassnet.kernels.forward`)
     # ---------------------------------------------------------------- loss
     width = layout[-1, 2]
     last = layout[-1, 6] * n
