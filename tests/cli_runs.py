@@ -1,5 +1,5 @@
-"""What the tests of ``glassnet train`` run directories share: the CLI in-process, a run's
-weights, and the skip when Debian's Fashion-MNIST (their real data) is not installed."""
+"""What the CLI tests share: the CLI in-process, a run's weights, and the skip when Debian's
+Fashion-MNIST (the run directories' real data) is not installed."""
 
 from __future__ import annotations
 
@@ -19,12 +19,17 @@ needs_fashion = pytest.mark.skipif(
 )
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    """``glassnet -q ARGS...`` in this process: exit code, stdout, stderr (a crash re-raised)."""
-    result = CliRunner().invoke(app, ["-q", *args])
+def invoke(*args: str) -> tuple[int, str, str]:
+    """``glassnet ARGS...`` in this process: exit code, stdout, stderr (a crash re-raised)."""
+    result = CliRunner().invoke(app, list(args))
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    """``glassnet -q ARGS...``, as `invoke`."""
+    return invoke("-q", *args)
 
 
 def weights(run_dir: Path) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("typer")
 from typer.testing import CliRunner  # noqa: E402
 
+from cli_runs import invoke as run  # noqa: E402
 from glassnet import datasets  # noqa: E402
 from glassnet.cli import app  # noqa: E402
 
@@ -22,13 +23,6 @@ needs_fashion = pytest.mark.skipif(
     not (FASHION / "train-images-idx3-ubyte.gz").exists(),
     reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)",
 )
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def json_lines(text: str) -> list[dict]:

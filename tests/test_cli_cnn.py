@@ -15,11 +15,10 @@ import pytest
 pytest.importorskip("typer")
 pytest.importorskip("PIL")
 from PIL import Image  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
 
 import glassnet as gn  # noqa: E402
+from cli_runs import invoke as run  # noqa: E402
 from glassnet import datasets  # noqa: E402
-from glassnet.cli import app  # noqa: E402
 from glassnet.cli.application import UserError  # noqa: E402
 from glassnet.cli.architecture import build_cnn, describe  # noqa: E402
 
@@ -28,13 +27,6 @@ needs_fashion = pytest.mark.skipif(
     not (FASHION / "t10k-images-idx3-ubyte.gz").exists(),
     reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)",
 )
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def json_lines(text: str) -> list[dict]:

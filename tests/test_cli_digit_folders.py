@@ -18,22 +18,14 @@ import pytest
 
 pytest.importorskip("typer")
 Image = pytest.importorskip("PIL.Image")
-from typer.testing import CliRunner  # noqa: E402
 
 import glassnet as gn  # noqa: E402
+from cli_runs import invoke as run  # noqa: E402
 from glassnet import datasets  # noqa: E402
-from glassnet.cli import app  # noqa: E402
 from glassnet.cli.data import digit_folder  # noqa: E402
 
 PER_CLASS = 100  # training folder: 1,000 digits
 HELD_OUT = 40  # digits never in the folder, each saved in the three forms
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def records(stdout: str) -> list[dict]:

@@ -17,18 +17,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("typer")
-from typer.testing import CliRunner  # noqa: E402
 
 import glassnet as gn  # noqa: E402
+from cli_runs import invoke as run  # noqa: E402
 from glassnet import datasets  # noqa: E402
-from glassnet.cli import app  # noqa: E402
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def done(stdout: str) -> dict:

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("typer")
-from typer.testing import CliRunner  # noqa: E402
 
 import glassnet as gn  # noqa: E402
+from cli_runs import invoke as run  # noqa: E402
 from glassnet import datasets  # noqa: E402
-from glassnet.cli import app  # noqa: E402
 from glassnet.cli.architecture import build_from_model_config  # noqa: E402
 
 LENET_ISH = """
@@ -58,13 +57,6 @@ type = "ReLU"
 type = "Dense"
 n_neurons = 10
 """
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,11 @@ import onnxruntime
 import pytest
 
 pytest.importorskip("typer")
-from typer.testing import CliRunner  # noqa: E402
 
 import glassnet as gn  # noqa: E402
-from glassnet.cli import app  # noqa: E402
+from cli_runs import invoke as run  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "reference"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

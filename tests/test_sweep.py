@@ -16,18 +16,10 @@ import pytest
 pytest.importorskip("typer")
 pytest.importorskip("joblib")
 
-from typer.testing import CliRunner  # noqa: E402
 
+from cli_runs import invoke as run  # noqa: E402
 from glassnet import datasets  # noqa: E402
-from glassnet.cli import app  # noqa: E402
 from glassnet.distributed import expand_grid, parse_grid  # noqa: E402
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_a_grid_is_parsed_into_typed_values_and_every_combination():
