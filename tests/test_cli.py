@@ -15,7 +15,7 @@ pytest.importorskip("typer")
 from typer.testing import CliRunner  # noqa: E402
 
 from cli_runs import invoke as run  # noqa: E402
-from glassnet import datasets  # noqa: E402
+from digit_data import mnist_folder  # noqa: E402
 from glassnet.cli import app  # noqa: E402
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -32,16 +32,7 @@ def json_lines(text: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def digits_dir(mnist_dir, tmp_path_factory) -> Path:
     """An MNIST folder made of the real test set: 8,000 digits to train on, 2,000 to test."""
-    images = datasets.read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
-    labels = datasets.read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
-    root = tmp_path_factory.mktemp("data")
-    folder = root / "mnist"
-    folder.mkdir()
-    datasets.write_idx(folder / "train-images-idx3-ubyte.gz", images[:8000])
-    datasets.write_idx(folder / "train-labels-idx1-ubyte.gz", labels[:8000])
-    datasets.write_idx(folder / "t10k-images-idx3-ubyte.gz", images[8000:])
-    datasets.write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels[8000:])
-    return root
+    return mnist_folder(mnist_dir, tmp_path_factory.mktemp("data"), 8000, 8000)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ pytest.importorskip("typer")
 
 import glassnet as gn  # noqa: E402
 from cli_runs import invoke as run  # noqa: E402
+from digit_data import mnist_folder  # noqa: E402
 from glassnet import datasets  # noqa: E402
 
 
@@ -134,15 +135,7 @@ def test_evaluate_a_table_uses_the_models_own_recipe(city_run, city_csv):
 
 @pytest.fixture(scope="module")
 def digits_dir(mnist_dir, tmp_path_factory) -> Path:
-    images = datasets.read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
-    labels = datasets.read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
-    folder = tmp_path_factory.mktemp("data") / "mnist"
-    folder.mkdir()
-    datasets.write_idx(folder / "train-images-idx3-ubyte.gz", images[:3000])
-    datasets.write_idx(folder / "train-labels-idx1-ubyte.gz", labels[:3000])
-    datasets.write_idx(folder / "t10k-images-idx3-ubyte.gz", images[9000:])
-    datasets.write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels[9000:])
-    return folder.parent
+    return mnist_folder(mnist_dir, tmp_path_factory.mktemp("data"), 3000, 9000)
 
 
 @pytest.mark.parametrize(("rate", "warned"), [(50.0, True), (None, False)])

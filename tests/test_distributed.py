@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glassnet import Augment, Dropout, datasets, load_checkpoint
+from digit_data import mnist_folder
+from glassnet import Augment, Dropout, load_checkpoint
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "mpi_worker.py"
@@ -198,15 +199,7 @@ def test_an_error_on_one_rank_stops_every_rank_with_its_message(mnist_dir, tmp_p
 @pytest.fixture(scope="module")
 def digits_dir(mnist_dir, tmp_path_factory) -> Path:
     """An MNIST folder made of the real test set: 1,500 digits to train on, 1,000 to test."""
-    images = datasets.read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
-    labels = datasets.read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
-    folder = tmp_path_factory.mktemp("data") / "mnist"
-    folder.mkdir()
-    datasets.write_idx(folder / "train-images-idx3-ubyte.gz", images[:1500])
-    datasets.write_idx(folder / "train-labels-idx1-ubyte.gz", labels[:1500])
-    datasets.write_idx(folder / "t10k-images-idx3-ubyte.gz", images[9000:])
-    datasets.write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels[9000:])
-    return folder.parent
+    return mnist_folder(mnist_dir, tmp_path_factory.mktemp("data"), 1500, 9000)
 
 
 @pytest.mark.slow

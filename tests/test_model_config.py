@@ -16,6 +16,7 @@ pytest.importorskip("typer")
 
 import glassnet as gn  # noqa: E402
 from cli_runs import invoke as run  # noqa: E402
+from digit_data import mnist_folder  # noqa: E402
 from glassnet import datasets  # noqa: E402
 from glassnet.cli.architecture import build_from_model_config  # noqa: E402
 
@@ -62,16 +63,7 @@ n_neurons = 10
 @pytest.fixture(scope="module")
 def digits_dir(mnist_dir, tmp_path_factory) -> Path:
     """An MNIST folder of real test-set digits: 1,000 to train on, 500 to test."""
-    images = datasets.read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
-    labels = datasets.read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
-    root = tmp_path_factory.mktemp("data")
-    folder = root / "mnist"
-    folder.mkdir()
-    datasets.write_idx(folder / "train-images-idx3-ubyte.gz", images[:1000])
-    datasets.write_idx(folder / "train-labels-idx1-ubyte.gz", labels[:1000])
-    datasets.write_idx(folder / "t10k-images-idx3-ubyte.gz", images[9500:])
-    datasets.write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels[9500:])
-    return root
+    return mnist_folder(mnist_dir, tmp_path_factory.mktemp("data"), 1000, 9500)
 
 
 def train(digits_dir: Path, config: Path, out: Path, *extra: str) -> tuple[int, str, str]:

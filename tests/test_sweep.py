@@ -16,9 +16,8 @@ import pytest
 pytest.importorskip("typer")
 pytest.importorskip("joblib")
 
-
 from cli_runs import invoke as run  # noqa: E402
-from glassnet import datasets  # noqa: E402
+from digit_data import mnist_folder  # noqa: E402
 from glassnet.distributed import expand_grid, parse_grid  # noqa: E402
 
 
@@ -49,15 +48,7 @@ def test_a_bad_grid_is_one_clear_error(specs, message):
 @pytest.fixture(scope="module")
 def base_config(mnist_dir, tmp_path_factory) -> Path:
     """A TOML base config training on an MNIST folder made of the real test set."""
-    images = datasets.read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
-    labels = datasets.read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
-    root = tmp_path_factory.mktemp("sweep-data")
-    folder = root / "mnist"
-    folder.mkdir()
-    datasets.write_idx(folder / "train-images-idx3-ubyte.gz", images[:1500])
-    datasets.write_idx(folder / "train-labels-idx1-ubyte.gz", labels[:1500])
-    datasets.write_idx(folder / "t10k-images-idx3-ubyte.gz", images[9500:])
-    datasets.write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels[9500:])
+    root = mnist_folder(mnist_dir, tmp_path_factory.mktemp("sweep-data"), 1500, 9500)
     config = root / "base.toml"
     config.write_text(
         f'data = "mnist"\ndata_dir = "{root}"\nepochs = 1\nactivation = "relu"\nbatch_size = 64\n'
