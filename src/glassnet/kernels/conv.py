@@ -29,7 +29,7 @@ give its numbers and its gradient bit for bit too.
 
 NOTE: every index is built from unsigned integers. numba checks each signed index for
 wraparound (a negative index counts from the end), and that branch keeps LLVM from
-vectorising the loop: measured 3–10× slower on these kernels.
+vectorising the loop: measured 3–11× slower on these kernels.
 
 All loops are serial: the order of every sum is fixed, so the same inputs give the same bits on
 every call (and OpenBLAS's threads hold the other core after each product anyway; see

@@ -57,9 +57,10 @@ class Conv2D(Layer):
     On the compiled path, a layer whose backward also computes dL/dx (every conv but the
     first) goes in chunks of at most ``cache_window_bytes`` (1 MiB) of windows: a chunk's
     windows and window gradients are still in the cache when its products and col2im read
-    them, which measured 12–30 % faster a batch on cnn2 than one 9 MB window matrix. A first
+    them, which measured 7–21 % faster a batch on cnn2 than one 9 MB window matrix. A first
     layer has no window gradient, and rebuilding its windows in backward cost more than the
-    cache saved, so it keeps one window matrix (both measured with `benchmarks/cnn.py`).
+    cache saved, so it keeps one window matrix (its backward 2.61 against 1.22 ms a batch of
+    LeNet-5, `benchmarks/cnn.py --profile`).
 
     Shapes
     ------
