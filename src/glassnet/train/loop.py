@@ -40,7 +40,7 @@ from ..losses import Loss
 from . import fused
 from .callbacks import Callback, History, PrintProgress
 from .optimizers import Optimizer
-from .threads import ThreadedStep, check_threads
+from .threads import ThreadedStep, check_threads, reads_outputs
 
 
 @dataclass
@@ -326,9 +326,7 @@ def fit(
     batch_callbacks = [
         c for c in all_callbacks if type(c).on_batch_end is not Callback.on_batch_end
     ]
-    output_callbacks = [
-        c for c in all_callbacks if type(c).on_batch_outputs is not Callback.on_batch_outputs
-    ]
+    output_callbacks = [c for c in all_callbacks if reads_outputs(c)]
     model.stop_training = False
     run = model.current_fit = FitRun(
         X, y, batch_size, shuffle, loss_fn, chosen, rng, state, history, communicator, weights
